@@ -1,0 +1,7 @@
+"""tsm_mm: the Temporal Shift Module as an OpenMMLab plugin."""
+from . import compat  # noqa: F401  (first: patches the stack before mm imports)
+from . import datasets, evaluation, models  # noqa: F401  (fill the registries)
+from .ops import temporal_shift
+from .version import __version__
+
+__all__ = ['temporal_shift', '__version__']

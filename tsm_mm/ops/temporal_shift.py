@@ -1,0 +1,83 @@
+"""The temporal shift of TSM (Lin et al., ICCV 2019), written once."""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+DIRECTIONS = ('bidirectional', 'causal')
+
+
+def _check(x: Tensor, num_segments: int, shift_div: int) -> int:
+    """Validate the arguments and return ``fold``, the channels per slot."""
+    if x.dim() != 4:
+        raise ValueError(f'x must be (N*T, C, H, W), got shape {tuple(x.shape)}')
+    if num_segments < 1 or x.shape[0] % num_segments:
+        raise ValueError(f'x.shape[0]={x.shape[0]} is not a multiple of '
+                         f'num_segments={num_segments}')
+    if not 2 <= shift_div <= x.shape[1]:
+        raise ValueError(f'shift_div={shift_div} must be in [2, C={x.shape[1]}]')
+    return x.shape[1] // shift_div
+
+
+def temporal_shift(x: Tensor,
+                   num_segments: int,
+                   shift_div: int = 8,
+                   direction: str = 'bidirectional') -> Tensor:
+    """Shift a fraction of the channels one frame along time.
+
+    With ``fold = C // shift_div``: channels ``[0, fold)`` of frame t take
+    frame t+1 (bidirectional only), ``[fold, 2*fold)`` take frame t-1, the
+    rest stay; a missing neighbour gives zeros.
+
+    Args:
+        x (Tensor): Frames of clips, shape (N*T, C, H, W), clip-major.
+        num_segments (int): T, the frames per clip.
+        shift_div (int): 1/shift_div of the channels moves each way.
+        direction (str): ``'bidirectional'`` (offline) or ``'causal'``
+            (only the past moves in; the online rule).
+
+    Returns:
+        Tensor: A new tensor of the shape of ``x``.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f'direction must be one of {DIRECTIONS}, '
+                         f'got {direction!r}')
+    fold = _check(x, num_segments, shift_div)
+    nt, c, h, w = x.shape
+    clips = x.view(nt // num_segments, num_segments, c, h, w)
+    out = torch.empty_like(clips)
+    if direction == 'bidirectional':
+        out[:, :-1, :fold] = clips[:, 1:, :fold]
+        out[:, -1, :fold] = 0
+    else:
+        out[:, :, :fold] = clips[:, :, :fold]
+    out[:, 1:, fold:2 * fold] = clips[:, :-1, fold:2 * fold]
+    out[:, 0, fold:2 * fold] = 0
+    out[:, :, 2 * fold:] = clips[:, :, 2 * fold:]
+    return out.view(nt, c, h, w)
+
+
+def temporal_shift_step(x: Tensor,
+                        cached: Optional[Tensor],
+                        shift_div: int = 8) -> Tuple[Tensor, Tensor]:
+    """One causal step of a stream: the previous frame's slot moves in.
+
+    Args:
+        x (Tensor): The current frame of each stream, shape (B, C, H, W).
+        cached (Tensor, optional): Channels ``[fold, 2*fold)`` of each
+            stream's previous frame, shape (B, fold, H, W); None for zeros.
+        shift_div (int): As in :func:`temporal_shift`.
+
+    Returns:
+        tuple[Tensor, Tensor]: The shifted frame (a new tensor) and the cache
+        for the next step (a copy of this frame's ``[fold, 2*fold)``).
+    """
+    fold = _check(x, 1, shift_div)
+    out = torch.empty_like(x)
+    out[:, :fold] = x[:, :fold]
+    if cached is None:
+        out[:, fold:2 * fold] = 0
+    else:
+        out[:, fold:2 * fold] = cached
+    out[:, 2 * fold:] = x[:, 2 * fold:]
+    return out, x[:, fold:2 * fold].clone()
