@@ -50,14 +50,13 @@ def patch_mmaction_drn() -> bool:
 
 
 def _mmengine_checkpoint_globals() -> list:
-    """Types found in MMEngine checkpoints besides tensors and builtins."""
-    safe = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct
-            if hasattr(np, 'core') else np._core.multiarray._reconstruct]
-    safe += [type(np.dtype(name)) for name in (
+    """The non-tensor types MMEngine checkpoints hold (message hub, meta)."""
+    multiarray = getattr(np, '_core', getattr(np, 'core', None)).multiarray
+    dtypes = [type(np.dtype(name)) for name in (
         'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
         'uint8', 'bool')]
-    scalar = getattr(np, '_core', getattr(np, 'core', None)).multiarray.scalar
-    return safe + [scalar]
+    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
+            multiarray.scalar, *dtypes]
 
 
 def allow_mmengine_checkpoints() -> bool:

@@ -10,12 +10,14 @@ DIRECTIONS = ('bidirectional', 'causal')
 def _check(x: Tensor, num_segments: int, shift_div: int) -> int:
     """Validate the arguments and return ``fold``, the channels per slot."""
     if x.dim() != 4:
-        raise ValueError(f'x must be (N*T, C, H, W), got shape {tuple(x.shape)}')
+        raise ValueError(
+            f'x must be (N*T, C, H, W), got shape {tuple(x.shape)}')
     if num_segments < 1 or x.shape[0] % num_segments:
         raise ValueError(f'x.shape[0]={x.shape[0]} is not a multiple of '
                          f'num_segments={num_segments}')
     if not 2 <= shift_div <= x.shape[1]:
-        raise ValueError(f'shift_div={shift_div} must be in [2, C={x.shape[1]}]')
+        raise ValueError(
+            f'shift_div={shift_div} must be in [2, C={x.shape[1]}]')
     return x.shape[1] // shift_div
 
 

@@ -1,0 +1,84 @@
+"""The shift, slot by slot, against the rule of DESIGN.md section 3."""
+import pytest
+import torch
+
+from tsm_mm.ops import temporal_shift
+from tsm_mm.ops.temporal_shift import temporal_shift_step
+
+
+def expected_shift(x, t, shift_div, direction):
+    """The rule written frame by frame, channel by channel."""
+    nt, c, h, w = x.shape
+    fold = c // shift_div
+    out = torch.zeros_like(x)
+    for n in range(nt // t):
+        for f in range(t):
+            row = n * t + f
+            for ch in range(c):
+                if ch < fold and direction == 'bidirectional':
+                    src = f + 1
+                elif fold <= ch < 2 * fold:
+                    src = f - 1
+                else:
+                    src = f
+                if 0 <= src < t:
+                    out[row, ch] = x[n * t + src, ch]
+    return out
+
+
+@pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
+@pytest.mark.parametrize('t', [1, 2, 8])
+@pytest.mark.parametrize('c,shift_div', [(16, 8), (16, 4), (19, 8), (10, 4)])
+def test_slots_match_rule(direction, t, c, shift_div):
+    x = torch.arange(2 * t * c * 2 * 3, dtype=torch.float32).view(
+        2 * t, c, 2, 3) + 1
+    out = temporal_shift(x, t, shift_div, direction)
+    torch.testing.assert_close(out, expected_shift(x, t, shift_div,
+                                                   direction))
+    assert out.data_ptr() != x.data_ptr()
+
+
+def test_hand_built_two_frames():
+    # one clip, T=2, C=4, shift_div=4 -> fold=1: ch0 from t+1, ch1 from t-1
+    x = torch.tensor([[1., 2., 3., 4.], [5., 6., 7., 8.]]).view(2, 4, 1, 1)
+    bi = temporal_shift(x, 2, 4).flatten(1)
+    assert bi.tolist() == [[5., 0., 3., 4.], [0., 2., 7., 8.]]
+    causal = temporal_shift(x, 2, 4, 'causal').flatten(1)
+    assert causal.tolist() == [[1., 0., 3., 4.], [5., 2., 7., 8.]]
+
+
+def test_input_untouched_and_channels_last():
+    x = torch.randn(4, 16, 3, 3).contiguous(memory_format=torch.channels_last)
+    before = x.clone()
+    out = temporal_shift(x, 4)
+    torch.testing.assert_close(x, before)
+    torch.testing.assert_close(out, expected_shift(before, 4, 8,
+                                                   'bidirectional'))
+
+
+@pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
+def test_gradcheck(direction):
+    x = torch.randn(6, 8, 2, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda v: temporal_shift(v, 3, 4, direction), (x, ))
+
+
+def test_step_equals_causal_over_a_clip():
+    clip = torch.randn(5, 16, 3, 3)
+    cache, steps = None, []
+    for frame in clip:
+        out, cache = temporal_shift_step(frame[None], cache, 8)
+        steps.append(out)
+    torch.testing.assert_close(torch.cat(steps),
+                               temporal_shift(clip, 5, 8, 'causal'))
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(num_segments=3), 'multiple of num_segments'),
+    (dict(num_segments=4, shift_div=1), 'shift_div=1'),
+    (dict(num_segments=4, shift_div=17), 'shift_div=17'),
+    (dict(num_segments=4, direction='forward'), 'direction'),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        temporal_shift(torch.zeros(8, 16, 2, 2), **kwargs)
