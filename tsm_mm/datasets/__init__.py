@@ -1,1 +1,9 @@
+"""Datasets: ImageNet-VID on mmdet's video datasets, clip sampling."""
+from .imagenet_vid import ImageNetVIDDataset, clip_frame_indices
+from .samplers import VideoInterleavedBatchSampler
+from .vid_classes import SYNSET_TO_CLASS, VID_CLASSES, VID_SYNSETS
 
+__all__ = [
+    'ImageNetVIDDataset', 'VideoInterleavedBatchSampler', 'VID_CLASSES',
+    'VID_SYNSETS', 'SYNSET_TO_CLASS', 'clip_frame_indices'
+]
