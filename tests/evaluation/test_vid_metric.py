@@ -1,0 +1,205 @@
+"""VIDMetric end to end: TrackDataSample / DetDataSample / dict inputs."""
+import json
+import math
+
+import pytest
+import torch
+from mmdet.registry import METRICS
+from mmdet.structures import DetDataSample, TrackDataSample
+from mmengine.evaluator import Evaluator
+from mmengine.structures import InstanceData
+
+import tsm_mm  # noqa: F401  (registers VIDMetric)
+
+CLASSES = ('cat', 'dog')
+S_BOX = [0, 0, 99, 99]  # static in frames 0-2: motion 1.0, slow
+F_BOXES = [[200, 0, 299, 99], [230, 0, 329, 99]]  # frames 0-1: 70/130, fast
+
+# Scene of tests/evaluation/test_vid_map.py::test_fgfa_false_positive_weights
+# (values worked out there): video 0 frames 0-2, video 1 one empty frame.
+EXPECTED = dict(mAP=0.4, mAP_slow=1 / 3, mAP_fast=0.5)
+
+
+def scene():
+    """Per frame: (video_id, frame_id, img_id, gt instances, predictions)."""
+    gt = [
+        [(S_BOX, 1), (F_BOXES[0], 2)],
+        [(S_BOX, 1), (F_BOXES[1], 2)],
+        [(S_BOX, 1)],
+        [],
+    ]
+    preds = [
+        ([S_BOX, [270, 0, 369, 99], [500, 500, 599, 599]], [0.9, 0.7, 0.6]),
+        ([F_BOXES[1]], [0.8]),
+        ([], []),
+        ([[0, 0, 50, 50]], [0.5]),
+    ]
+    ids = [(0, 0, 10), (0, 1, 11), (0, 2, 12), (1, 0, 20)]
+    return [(v, f, i, g, p) for (v, f, i), g, p in zip(ids, gt, preds)]
+
+
+def det_sample(video_id, frame_id, img_id, gt, pred, with_gt=True):
+    sample = DetDataSample(
+        metainfo=dict(video_id=video_id, frame_id=frame_id, img_id=img_id))
+    if with_gt:
+        sample.instances = [
+            dict(bbox=b, bbox_label=0, instance_id=i, ignore_flag=0)
+            for b, i in gt
+        ]
+    boxes, scores = pred
+    pred_instances = InstanceData()
+    pred_instances.bboxes = torch.tensor(boxes, dtype=torch.float32).view(
+        -1, 4)
+    pred_instances.scores = torch.tensor(scores, dtype=torch.float32)
+    pred_instances.labels = torch.zeros(len(scores), dtype=torch.long)
+    sample.pred_instances = pred_instances
+    return sample
+
+
+def track_samples(with_gt=True):
+    """One TrackDataSample per video."""
+    frames = [det_sample(*f, with_gt=with_gt) for f in scene()]
+    tracks = []
+    for video in (0, 1):
+        track = TrackDataSample()
+        track.video_data_samples = [
+            f for f in frames if f.metainfo['video_id'] == video
+        ]
+        tracks.append(track)
+    return tracks
+
+
+def build_metric(**kwargs):
+    metric = METRICS.build(dict(type='VIDMetric', **kwargs))
+    metric.dataset_meta = dict(classes=CLASSES)
+    return metric
+
+
+def check(metrics, prefix=''):
+    assert set(metrics) == {
+        prefix + k
+        for k in ('mAP', 'mAP_slow', 'mAP_medium', 'mAP_fast')
+    }
+    for key, value in EXPECTED.items():
+        assert metrics[prefix + key] == pytest.approx(value, abs=1e-12)
+    assert math.isnan(metrics[prefix + 'mAP_medium'])  # no medium GT
+
+
+@pytest.mark.parametrize('form', [
+    'track', 'track_dict', 'det', 'det_dict', 'track_dict_of_dicts'
+])
+def test_all_input_forms_give_the_hand_computed_values(form):
+    if form == 'track':
+        samples = track_samples()
+    elif form == 'track_dict':
+        samples = [t.to_dict() for t in track_samples()]
+    elif form == 'track_dict_of_dicts':
+        samples = [
+            dict(video_data_samples=[f.to_dict() for f in t])
+            for t in track_samples()
+        ]
+    elif form == 'det':
+        samples = [det_sample(*f) for f in scene()]
+    else:
+        samples = [det_sample(*f).to_dict() for f in scene()]
+    metric = build_metric()
+    metric.process({}, samples[:1])
+    metric.process({}, samples[1:])
+    assert len(metric.results) == len(samples)  # one entry per data sample
+    check(metric.evaluate(size=len(samples)), prefix='vid/')
+
+
+def test_through_mmengine_evaluator_keeps_all_frames():
+    # 2 data samples (videos) hold 4 frames: size=2 must not trim frames
+    evaluator = Evaluator(build_metric())
+    evaluator.process(track_samples())
+    check(evaluator.evaluate(size=2), prefix='vid/')
+
+
+def test_table_is_logged(monkeypatch):
+    logged = []
+    monkeypatch.setattr('tsm_mm.evaluation.vid_metric.print_log',
+                        lambda msg, **kw: logged.append(msg))
+    metric = build_metric()
+    metric.process({}, track_samples())
+    metric.evaluate(size=2)
+    (table, ) = logged
+    for word in ('class', 'AP_slow', 'AP_medium', 'AP_fast', 'cat', 'dog'):
+        assert word in table
+    cat_row = next(line for line in table.splitlines() if ' cat ' in line)
+    # gts 5, dets 5, recall 0.4, AP 0.4, slow 0.333, medium -, fast 0.5
+    assert [c.strip() for c in cat_row.split('|')[1:-1]] == [
+        'cat', '5', '5', '0.400', '0.400', '0.333', '-', '0.500'
+    ]
+    metric = build_metric(classwise=False)
+    metric.process({}, track_samples())
+    metric.evaluate(size=2)
+    assert len(logged) == 1
+
+
+def write_ann_file(path):
+    """CocoVID json of the scene (bbox as [x, y, w, h])."""
+    images, annotations = [], []
+    for video_id, frame_id, img_id, gt, _ in scene():
+        images.append(dict(id=img_id, video_id=video_id, frame_id=frame_id,
+                           file_name=f'{video_id}/{frame_id}.JPEG',
+                           width=640, height=480))
+        for (x1, y1, x2, y2), inst in gt:
+            annotations.append(
+                dict(id=len(annotations) + 1, image_id=img_id,
+                     category_id=7, instance_id=inst, iscrowd=0,
+                     bbox=[x1, y1, x2 - x1, y2 - y1]))
+    # a category outside dataset_meta['classes'] is dropped
+    annotations.append(dict(id=99, image_id=10, category_id=8, instance_id=9,
+                            bbox=[0, 0, 5, 5]))
+    data = dict(
+        videos=[dict(id=0, name='a'), dict(id=1, name='b')],
+        images=images,
+        annotations=annotations,
+        categories=[dict(id=7, name='cat'), dict(id=8, name='zebra')])
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_ann_file_gives_the_same_values(tmp_path):
+    metric = build_metric(ann_file=write_ann_file(tmp_path / 'val.json'))
+    metric.process({}, track_samples(with_gt=False))
+    check(metric.evaluate(size=2), prefix='vid/')
+
+
+def test_ann_file_motion_uses_frames_not_evaluated(tmp_path):
+    # evaluate frame 2 only (S alone, found). From the data sample S has no
+    # neighbour (lone_motion_iou=0 -> fast); from the file it sees frames
+    # 0-1 (slow).
+    frame = (0, 2, 12, [(S_BOX, 1)], ([S_BOX], [0.9]))
+    from_file = build_metric(ann_file=write_ann_file(tmp_path / 'val.json'),
+                             lone_motion_iou=0.0)
+    from_file.process({}, [det_sample(*frame, with_gt=False)])
+    from_sample = build_metric(lone_motion_iou=0.0)
+    from_sample.process({}, [det_sample(*frame)])
+    got_file = from_file.evaluate(size=1)
+    got_sample = from_sample.evaluate(size=1)
+    assert got_file['vid/mAP_slow'] == 1.0
+    assert math.isnan(got_file['vid/mAP_fast'])
+    assert got_sample['vid/mAP_fast'] == 1.0
+    assert math.isnan(got_sample['vid/mAP_slow'])
+
+
+def test_bad_inputs_have_clear_errors(tmp_path):
+    metric = build_metric()
+    no_video = DetDataSample(metainfo=dict(frame_id=0, img_id=10))
+    with pytest.raises(KeyError, match=r"img_id=10.*\['video_id'\]"):
+        metric.process({}, [no_video])
+    no_gt = det_sample(*scene()[0], with_gt=False)
+    with pytest.raises(KeyError, match='no GT `instances`'):
+        metric.process({}, [no_gt])
+    metric = build_metric(ann_file=write_ann_file(tmp_path / 'val.json'))
+    metric.process({}, [det_sample(3, 0, 12345, [], ([], []))])
+    with pytest.raises(KeyError, match='no image with id 12345'):
+        metric.evaluate(size=1)
+
+
+def test_without_motion_split_only_map():
+    metric = build_metric(motion_ranges=None, classwise=False)
+    metric.process({}, track_samples())
+    assert metric.evaluate(size=2) == {'vid/mAP': pytest.approx(0.4)}

@@ -1,0 +1,13 @@
+from .vid_map import (
+    FGFA_MOTION_RANGES,
+    devkit_iou_thresholds,
+    motion_iou,
+    pairwise_box_iou,
+    vid_map,
+    voc_area_ap,
+)
+
+__all__ = [
+    'FGFA_MOTION_RANGES', 'devkit_iou_thresholds', 'motion_iou',
+    'pairwise_box_iou', 'vid_map', 'voc_area_ap'
+]

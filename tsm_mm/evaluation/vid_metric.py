@@ -1,0 +1,247 @@
+"""ImageNet-VID mAP with FGFA's slow/medium/fast split, as an MMEngine metric.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmdet.registry import METRICS
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import load
+from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement
+from terminaltables import AsciiTable
+
+from .functional import FGFA_MOTION_RANGES, motion_iou, vid_map
+
+
+def _numpy(value, dtype, shape) -> np.ndarray:
+    """Tensor / array / list -> numpy array of ``dtype`` and ``shape``."""
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=dtype).reshape(shape)
+
+
+def _as_dict(element) -> dict:
+    return element.to_dict() if isinstance(element,
+                                           BaseDataElement) else element
+
+
+@METRICS.register_module()
+class VIDMetric(BaseMetric):
+    """ImageNet-VID detection mAP (devkit) and FGFA's motion-speed mAPs.
+
+    Reports ``mAP`` (ILSVRC devkit: IoU >= min(iou_thr, wh/((w+10)(h+10))),
+    +1 pixel widths, VOC area AP, mean over classes with GT) and
+    ``mAP_<name>`` per motion range (FGFA: motion IoU of a GT box = mean IoU
+    with its own instance at t±1..10; out-of-range GT ignored). See
+    :func:`tsm_mm.evaluation.functional.vid_map`.
+
+    ``process`` takes what a video detector's ``predict`` returns:
+    ``TrackDataSample`` (T >= 1 frames) or ``DetDataSample``, as objects or
+    as their ``to_dict()``. Each frame needs metainfo ``video_id``,
+    ``frame_id`` (and ``img_id`` with ``ann_file``), ``pred_instances``
+    (``bboxes`` xyxy in original image coordinates, ``scores``, ``labels``)
+    and, without ``ann_file``, the raw GT ``instances`` (``bbox`` xyxy,
+    ``bbox_label``, ``instance_id``, ``ignore_flag``).
+
+    Args:
+        iou_thr (float): the devkit's default IoU threshold. Defaults to 0.5.
+        motion_ranges (dict, optional): name -> closed [low, high]
+            motion-IoU range. None skips the split. Defaults to FGFA's
+            ``slow`` [0.9, 1], ``medium`` [0.7, 0.9], ``fast`` [0, 0.7].
+        classwise (bool): log a per-class table. Defaults to True.
+        ann_file (str, optional): CocoVID json (``videos``, ``images`` with
+            ``video_id``/``frame_id``, ``annotations`` with ``bbox``
+            [x, y, w, h] and ``instance_id``) to take GT from, matched to
+            frames by ``img_id``; motion IoUs then use every annotated frame
+            of the file. Defaults to None (GT from the data samples).
+        lone_motion_iou (float): motion IoU of a box with no neighbour in
+            t±1..10 (FGFA reads such empty entries as 0). Defaults to 0.0.
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): metric name prefix. Defaults to 'vid'.
+        backend_args (dict, optional): file backend for ``ann_file``.
+    """
+
+    default_prefix: Optional[str] = 'vid'
+
+    def __init__(self,
+                 iou_thr: float = 0.5,
+                 motion_ranges: Optional[Dict[str, Sequence[float]]] = (
+                     FGFA_MOTION_RANGES),
+                 classwise: bool = True,
+                 ann_file: Optional[str] = None,
+                 lone_motion_iou: float = 1.0,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 backend_args: Optional[dict] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.iou_thr = iou_thr
+        self.motion_ranges = {
+            name: (float(low), float(high))
+            for name, (low, high) in (motion_ranges or {}).items()
+        }
+        self.classwise = classwise
+        self.ann_file = ann_file
+        self.lone_motion_iou = lone_motion_iou
+        self._coco_vid = None
+        if ann_file is not None:
+            self._coco_vid = load(ann_file, backend_args=backend_args)
+            missing = {'images', 'annotations', 'categories'} - set(
+                self._coco_vid)
+            if missing:
+                raise ValueError(f'{ann_file}: missing keys {sorted(missing)}')
+
+    def process(self, data_batch: dict, data_samples: Sequence) -> None:
+        """Keep, per data sample, numpy predictions (and GT) of its frames.
+
+        One entry per data sample, so that MMEngine's result collection
+        (which trims to the dataset length) keeps every frame.
+        """
+        for sample in data_samples:
+            sample = _as_dict(sample)
+            frames = sample.get('video_data_samples', [sample])
+            self.results.append(
+                [self._frame_record(_as_dict(f)) for f in frames])
+
+    def _frame_record(self, frame: dict) -> dict:
+        """The numpy arrays of one frame that the metric needs."""
+        missing = [k for k in ('video_id', 'frame_id') if k not in frame]
+        if self._coco_vid is not None and 'img_id' not in frame:
+            missing.append('img_id')
+        if missing:
+            raise KeyError(f'VIDMetric: frame (img_id={frame.get("img_id")}) '
+                           f'lacks metainfo {missing}')
+        if 'pred_instances' not in frame:
+            raise KeyError('VIDMetric: frame (video_id, frame_id)='
+                           f'({frame["video_id"]}, {frame["frame_id"]}) '
+                           'has no pred_instances')
+        pred = frame['pred_instances']
+        record = dict(
+            video_id=int(frame['video_id']),
+            frame_id=int(frame['frame_id']),
+            img_id=frame.get('img_id'),
+            bboxes=_numpy(pred['bboxes'], np.float32, (-1, 4)),
+            scores=_numpy(pred['scores'], np.float32, (-1, )),
+            labels=_numpy(pred['labels'], np.int64, (-1, )))
+        if self._coco_vid is None:
+            if 'instances' not in frame:
+                raise KeyError(
+                    'VIDMetric: frame (video_id, frame_id)='
+                    f'({record["video_id"]}, {record["frame_id"]}) has no GT '
+                    '`instances`; keep them in the data sample or set '
+                    'ann_file')
+            instances = frame['instances']
+            record['gt'] = dict(
+                bboxes=_numpy([i['bbox'] for i in instances], np.float64,
+                              (-1, 4)),
+                labels=_numpy([i['bbox_label'] for i in instances],
+                              np.int64, (-1, )),
+                instance_ids=_numpy(
+                    [i.get('instance_id', -1) for i in instances], np.int64,
+                    (-1, )),
+                ignore_flags=_numpy(
+                    [i.get('ignore_flag', 0) for i in instances], bool,
+                    (-1, )))
+        return record
+
+    def compute_metrics(self, results: List[list]) -> Dict[str, float]:
+        """Compute ``mAP`` and ``mAP_<range>`` over all processed frames."""
+        classes = self.dataset_meta['classes']
+        frames = [frame for sample in results for frame in sample]
+        if self._coco_vid is None:
+            gts = [
+                dict(video_id=f['video_id'], frame_id=f['frame_id'],
+                     **f['gt']) for f in frames
+            ]
+        else:
+            gts = self._gt_from_ann_file(frames, classes)
+        outcome = vid_map(
+            frames,
+            gts,
+            num_classes=len(classes),
+            motion_ranges=self.motion_ranges,
+            iou_thr=self.iou_thr,
+            lone_motion_iou=self.lone_motion_iou)
+        if self.classwise:
+            self._log_table(outcome, classes)
+        metrics = {'mAP': outcome['mAP']}
+        for name in self.motion_ranges:
+            metrics[f'mAP_{name}'] = outcome[f'mAP_{name}']
+        return metrics
+
+    def _gt_from_ann_file(self, frames: List[dict],
+                          classes: Sequence[str]) -> List[dict]:
+        """Per-frame GT (with motion IoU over the whole file) of ``frames``.
+        """
+        coco = self._coco_vid
+        label_of = {
+            c['id']: classes.index(c['name'])
+            for c in coco['categories'] if c['name'] in classes
+        }
+        images = {img['id']: img for img in coco['images']}
+        anns = [a for a in coco['annotations'] if a['category_id'] in label_of]
+        xywh = np.array([a['bbox'] for a in anns],
+                        dtype=np.float64).reshape(-1, 4)
+        bboxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+        img_ids = np.array([a['image_id'] for a in anns], dtype=np.int64)
+        labels = np.array([label_of[a['category_id']] for a in anns],
+                          dtype=np.int64)
+        instance_ids = np.array([a.get('instance_id', -1) for a in anns],
+                                dtype=np.int64)
+        ignore = np.array(
+            [bool(a.get('ignore', False) or a.get('iscrowd', False))
+             for a in anns], dtype=bool)
+        motion = np.zeros(len(anns))
+        if self.motion_ranges:
+            # a still image (no video_id) is a video of its own
+            motion = motion_iou(
+                bboxes,
+                np.array([images[i].get('video_id', -1 - i) for i in img_ids],
+                         np.int64),
+                np.array([images[i].get('frame_id', 0) for i in img_ids],
+                         np.int64),
+                instance_ids,
+                lone_value=self.lone_motion_iou)
+        order = np.argsort(img_ids, kind='stable')
+        sorted_ids = img_ids[order]
+        gts = []
+        for frame in frames:
+            img_id = frame['img_id']
+            if img_id not in images:
+                raise KeyError(f'{self.ann_file}: no image with id {img_id} '
+                               f'(video_id, frame_id)=({frame["video_id"]}, '
+                               f'{frame["frame_id"]})')
+            lo, hi = np.searchsorted(sorted_ids, [img_id, img_id + 1])
+            sel = order[lo:hi]
+            gts.append(
+                dict(video_id=frame['video_id'], frame_id=frame['frame_id'],
+                     bboxes=bboxes[sel], labels=labels[sel],
+                     instance_ids=instance_ids[sel], ignore_flags=ignore[sel],
+                     motion_ious=motion[sel]))
+        return gts
+
+    def _log_table(self, outcome: dict, classes: Sequence[str]) -> None:
+        """Log gts/dets/recall/AP per class, one AP column per range."""
+        names = list(self.motion_ranges)
+        classwise = outcome['classwise']
+
+        def fmt(value: float) -> str:
+            return '-' if np.isnan(value) else f'{value:.3f}'
+
+        header = ['class', 'gts', 'dets', 'recall', 'AP'] + [
+            f'AP_{n}' for n in names
+        ]
+        rows = [header]
+        for c, name in enumerate(classes):
+            rows.append([
+                name,
+                int(classwise['all']['num_gts'][c]),
+                int(outcome['num_dets'][c]),
+                fmt(classwise['all']['recall'][c]),
+                fmt(classwise['all']['ap'][c]),
+            ] + [fmt(classwise[n]['ap'][c]) for n in names])
+        rows.append(['mAP', '', '', '', fmt(outcome['mAP'])] +
+                    [fmt(outcome[f'mAP_{n}']) for n in names])
+        table = AsciiTable(rows)
+        table.inner_footing_row_border = True
+        print_log('\n' + table.table, logger='current')
+
