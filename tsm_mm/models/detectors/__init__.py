@@ -1,1 +1,3 @@
+from .video_faster_rcnn import VideoFasterRCNN
 
+__all__ = ['VideoFasterRCNN']

@@ -1,0 +1,7 @@
+# MMAction2's TSM R-50 1x1x8 50e Something-Something V2, with TSMResNet.
+_base_ = 'mmaction::recognition/tsm/' \
+    'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py'
+
+custom_imports = dict(imports=['tsm_mm'], allow_failed_imports=False)
+
+model = dict(backbone=dict(type='TSMResNet', num_segments=8))

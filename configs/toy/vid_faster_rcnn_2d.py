@@ -1,0 +1,106 @@
+# Toy twin of ../vid_faster_rcnn_2d.py sized for a 2-core CPU: R-18-FPN
+# with a 128-channel neck, anchors for 20-44 px objects, 160x120 frames,
+# GroupNorm (a batch holds few videos), iteration-based schedule.
+# Data: python tools/make_toy_vid.py data/toy_vid && python \
+#     tools/convert_imagenet_vid.py --root data/toy_vid \
+#     --out data/toy_vid/annotations
+_base_ = '../vid_faster_rcnn_2d.py'
+
+data_root = 'data/toy_vid/'
+classes = ('zebra', 'horse', 'tiger')
+clip_len = 4
+img_scale = (160, 120)
+norm_cfg = dict(type='GN', num_groups=16, requires_grad=True)
+
+model = dict(
+    backbone=dict(
+        depth=18,
+        frozen_stages=-1,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=128,
+              norm_cfg=norm_cfg),
+    rpn_head=dict(
+        in_channels=128,
+        feat_channels=128,
+        anchor_generator=dict(scales=[6])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=128),
+        bbox_head=dict(in_channels=128, fc_out_channels=256,
+                       num_classes=len(classes))),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=500, max_per_img=200),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100),
+                  rcnn=dict(max_per_img=30)))
+
+train_pipeline = [
+    dict(
+        type='TransformBroadcaster',
+        share_random_params=True,
+        transforms=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadTrackAnnotations'),
+            dict(type='Resize', scale=img_scale, keep_ratio=True),
+            dict(type='RandomFlip', prob=0.5),
+        ]),
+    dict(type='PackTrackInputs'),
+]
+test_pipeline = [
+    dict(
+        type='TransformBroadcaster',
+        transforms=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=img_scale, keep_ratio=True),
+            dict(type='LoadTrackAnnotations'),
+        ]),
+    dict(type='PackTrackInputs'),
+]
+vid_train = dict(
+    type='ImageNetVIDDataset',
+    data_root=data_root,
+    metainfo=dict(classes=classes),
+    ann_file='annotations/imagenet_vid_train.json',
+    data_prefix=dict(img_path='Data/VID/'),
+    clip_len=clip_len,
+    key_frames='all',
+    clip_anchor='end',
+    filter_cfg=dict(filter_empty_gt=True),
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=2,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=vid_train)
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=0,
+    sampler=dict(type='TrackImgSampler'),
+    dataset=dict(
+        type='ImageNetVIDDataset',
+        data_root=data_root,
+        metainfo=dict(classes=classes),
+        ann_file='annotations/imagenet_vid_val.json',
+        data_prefix=dict(img_path='Data/VID/'),
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(
+    _delete_=True, type='IterBasedTrainLoop', max_iters=600,
+    val_interval=600)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=100),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=600,
+         milestones=[450], gamma=0.1)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0)

@@ -1,0 +1,10 @@
+# Toy twin of ../vid_faster_rcnn_tsm.py: ./vid_faster_rcnn_2d.py with the
+# streaming TSM backbone (causal shift over the 4-frame training clips).
+_base_ = './vid_faster_rcnn_2d.py'
+
+model = dict(
+    backbone=dict(
+        type='StreamingTSMResNet',
+        num_segments={{_base_.clip_len}},
+        shift_div=8,
+        direction='causal'))

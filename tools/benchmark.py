@@ -1,0 +1,137 @@
+"""Side-by-side benchmarks of tsm_mm, reported as ratios from one run.
+
+Each group times its candidates round-robin in one process (medians over
+repeats), so machine noise hits them alike. Prints a table and writes JSON.
+
+Example:
+    python tools/benchmark.py --out work_dirs/benchmark.json
+    python tools/benchmark.py --device cuda --groups shift backbone
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import time
+from typing import Callable, Dict, List
+
+import torch
+
+import tsm_mm  # noqa: F401  (patches mmaction's import)
+from tsm_mm.ops import temporal_shift
+
+GROUPS: Dict[str, Callable] = {}
+
+
+def group(fn: Callable) -> Callable:
+    """Register a benchmark group under its function name."""
+    GROUPS[fn.__name__] = fn
+    return fn
+
+
+def time_round_robin(candidates: Dict[str, Callable], repeats: int,
+                     warmup: int, device: str) -> Dict[str, float]:
+    """Median seconds per call of each candidate, timed in turns."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (
+        lambda: None)
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def rows(title: str, medians: Dict[str, float], base: str) -> List[dict]:
+    """Table rows: each candidate's median and its ratio to ``base``."""
+    return [dict(group=title, name=name, median_ms=1e3 * sec,
+                 ratio=sec / medians[base], vs=base)
+            for name, sec in medians.items()]
+
+
+@group
+def shift(args) -> List[dict]:
+    """The shift vs one clone of the tensor and vs MMAction2's shift."""
+    from mmaction.models.backbones.resnet_tsm import TemporalShift
+    x = torch.randn(8, 256, 56, 56, device=args.device)
+    with torch.no_grad():
+        medians = time_round_robin({
+            'x.clone()': x.clone,
+            'temporal_shift': lambda: temporal_shift(x, 8),
+            'temporal_shift causal':
+            lambda: temporal_shift(x, 8, direction='causal'),
+            'mmaction TemporalShift.shift':
+            lambda: TemporalShift.shift(x, 8, shift_div=8),
+        }, args.repeats * 4, 3, args.device)
+    out = rows('shift (8x256x56x56)', medians, 'x.clone()')
+    out.append(dict(group='shift (8x256x56x56)',
+                    name='mmaction shift / temporal_shift', median_ms=None,
+                    ratio=medians['mmaction TemporalShift.shift'] /
+                    medians['temporal_shift'], vs='speed-up'))
+    return out
+
+
+@group
+def backbone(args) -> List[dict]:
+    """TSM-R50 vs the plain R-50 forward on one 8-frame 224x224 clip."""
+    from mmaction.models.backbones import ResNet
+
+    from tsm_mm.models.backbones import TSMResNet
+    r50 = ResNet(50, pretrained=None).to(args.device)
+    r50.eval()
+    tsm = TSMResNet(50, num_segments=8).to(args.device).eval()
+    tsm.load_state_dict(r50.state_dict())
+    clip = torch.randn(8, 3, 224, 224, device=args.device)
+    with torch.no_grad():
+        medians = time_round_robin({'R-50': lambda: r50(clip),
+                                    'TSM-R50': lambda: tsm(clip)},
+                                   args.repeats, 1, args.device)
+    return rows('backbone 8x3x224x224', medians, 'R-50')
+
+
+def machine(device: str) -> dict:
+    """Where the figures were measured."""
+    info = dict(platform=platform.platform(), processor=platform.processor(),
+                cpus=os.cpu_count(), torch=torch.__version__,
+                threads=torch.get_num_threads(), device=device)
+    if device.startswith('cuda'):
+        info['gpu'] = torch.cuda.get_device_name()
+    return info
+
+
+def format_table(results: List[dict]) -> str:
+    lines = [f'{"group":<28} {"name":<34} {"median ms":>10} {"ratio":>7}  vs']
+    for r in results:
+        ms = '' if r['median_ms'] is None else f'{r["median_ms"]:.3f}'
+        lines.append(f'{r["group"]:<28} {r["name"]:<34} {ms:>10} '
+                     f'{r["ratio"]:>7.3f}  {r["vs"]}')
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--groups', nargs='+', choices=list(GROUPS),
+                        default=list(GROUPS))
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--out', help='write the results as JSON here')
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    results = [row for name in args.groups for row in GROUPS[name](args)]
+    print(json.dumps(machine(args.device)))
+    print(format_table(results))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(dict(machine=machine(args.device), results=results), f,
+                      indent=1)
+
+
+if __name__ == '__main__':
+    main()
