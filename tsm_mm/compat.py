@@ -3,6 +3,7 @@
 Imported first by :mod:`tsm_mm`. Each patch names the upstream bug it covers
 and does nothing when that bug is absent.
 """
+import collections
 import importlib.util
 import os.path as osp
 import sys
@@ -55,8 +56,10 @@ def _mmengine_checkpoint_globals() -> list:
     dtypes = [type(np.dtype(name)) for name in (
         'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
         'uint8', 'bool')]
+    # getattr rebuilds HistoryBuffer's bound statistics methods; calling
+    # anything still needs an allowed callable
     return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-            multiarray.scalar, *dtypes]
+            multiarray.scalar, collections.Counter, getattr, *dtypes]
 
 
 def allow_mmengine_checkpoints() -> bool:

@@ -1,5 +1,5 @@
-# Toy twin of ../vid_faster_rcnn_2d.py sized for a 2-core CPU: R-18-FPN
-# with a 128-channel neck, anchors for 20-44 px objects, 160x120 frames,
+# Toy twin of ../vid_faster_rcnn_2d.py sized for a 2-core CPU: R-18 with a
+# 64-channel FPN from stride 8 (objects are 20-44 px), 160x120 frames,
 # GroupNorm (a batch holds few videos), iteration-based schedule.
 # Data: python tools/make_toy_vid.py data/toy_vid && python \
 #     tools/convert_imagenet_vid.py --root data/toy_vid \
@@ -19,19 +19,26 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         init_cfg=None),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=128,
-              norm_cfg=norm_cfg),
+    neck=dict(
+        in_channels=[64, 128, 256, 512],
+        out_channels=64,
+        start_level=1,
+        num_outs=4,
+        norm_cfg=norm_cfg),
     rpn_head=dict(
-        in_channels=128,
-        feat_channels=128,
-        anchor_generator=dict(scales=[6])),
+        in_channels=64,
+        feat_channels=64,
+        anchor_generator=dict(scales=[3, 5], strides=[8, 16, 32, 64])),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=128),
-        bbox_head=dict(in_channels=128, fc_out_channels=256,
+        bbox_roi_extractor=dict(
+            roi_layer=dict(sampling_ratio=2),
+            out_channels=64,
+            featmap_strides=[8, 16, 32]),
+        bbox_head=dict(in_channels=64, fc_out_channels=256,
                        num_classes=len(classes))),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=200),
-        rcnn=dict(sampler=dict(num=128))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100),
                   rcnn=dict(max_per_img=30)))
 
