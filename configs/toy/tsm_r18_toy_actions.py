@@ -1,0 +1,88 @@
+# TSM R-18 on the toy temporal actions (tools/make_toy_actions.py): classes
+# that live only in the order of frames. MMAction2's Recognizer2D, TSMHead
+# and pipelines; TSN and online TSM twins differ only in the backbone.
+_base_ = 'mmaction::_base_/default_runtime.py'
+custom_imports = dict(imports=['tsm_mm'], allow_failed_imports=False)
+
+data_root = 'data/toy_actions/'
+num_segments = 8
+num_classes = 10
+size = 64
+
+model = dict(
+    type='Recognizer2D',
+    backbone=dict(
+        type='TSMResNet',
+        depth=18,
+        pretrained=None,
+        num_segments=num_segments,
+        shift_div=8,
+        norm_eval=False),
+    cls_head=dict(
+        type='TSMHead',
+        num_classes=num_classes,
+        in_channels=512,
+        num_segments=num_segments,
+        spatial_type='avg',
+        consensus=dict(type='AvgConsensus', dim=1),
+        dropout_ratio=0.2,
+        init_std=0.01,
+        is_shift=True,
+        average_clips='prob'),
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor',
+        mean=[127.5, 127.5, 127.5],
+        std=[64.0, 64.0, 64.0],
+        format_shape='NCHW'))
+
+train_pipeline = [
+    dict(type='SampleFrames', clip_len=1, frame_interval=1,
+         num_clips=num_segments),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(size, size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs'),
+]
+test_pipeline = [
+    dict(type='SampleFrames', clip_len=1, frame_interval=1,
+         num_clips=num_segments, test_mode=True),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(size, size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs'),
+]
+dataset = dict(type='RawframeDataset', data_prefix=dict(img=data_root +
+                                                        'rawframes'))
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(**dataset, ann_file=data_root + 'train_list.txt',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(**dataset, ann_file=data_root + 'val_list.txt',
+                 pipeline=test_pipeline, test_mode=True))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='AccMetric')
+test_evaluator = val_evaluator
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300, val_interval=300)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=300,
+         eta_min=1e-4)
+]
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
+    clip_grad=dict(max_norm=20, norm_type=2))
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=300, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0)
