@@ -79,5 +79,30 @@ def allow_mmengine_checkpoints() -> bool:
     return True
 
 
+def allow_cpu_distributed() -> bool:
+    """Let ``--launcher pytorch`` start (gloo) on torch builds without CUDA.
+
+    Covers MMEngine 0.10's ``_init_dist_pytorch``, which always calls
+    ``torch.cuda.set_device`` (AttributeError ``_cuda_setDevice`` on CPU
+    builds); the original runs whenever CUDA is there.
+
+    Returns:
+        bool: Whether the CPU path was installed.
+    """
+    if torch.cuda.is_available():
+        return False
+    from mmengine.dist import utils as dist_utils
+    original = dist_utils._init_dist_pytorch
+
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
+        if init_backend != 'torch':
+            return original(backend, init_backend, **kwargs)
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+    return True
+
+
 patch_mmaction_drn()
 allow_mmengine_checkpoints()
+allow_cpu_distributed()

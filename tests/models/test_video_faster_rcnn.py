@@ -3,10 +3,10 @@ import copy
 
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmdet.registry import DATASETS, MODELS
 
 TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm.py'
 TOY_2D = 'configs/toy/vid_faster_rcnn_2d.py'

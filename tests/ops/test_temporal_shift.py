@@ -82,3 +82,12 @@ def test_step_equals_causal_over_a_clip():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         temporal_shift(torch.zeros(8, 16, 2, 2), **kwargs)
+
+
+@pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
+def test_traced_shift_follows_its_input(direction):
+    # tracing records the concatenation form, never a constant
+    traced = torch.jit.trace(
+        lambda v: temporal_shift(v, 2, 4, direction), torch.randn(4, 8, 2, 2))
+    x = torch.randn(4, 8, 2, 2)
+    torch.testing.assert_close(traced(x), expected_shift(x, 2, 4, direction))

@@ -37,11 +37,11 @@ def actions_config(tmp_path_factory):
     config = tmp / 'tsm_toy.py'
     config.write_text(f'''
 _base_ = '{ROOT}/configs/toy/tsm_r18_toy_actions.py'
-dataset = dict(type='RawframeDataset', data_prefix=dict(img='{data}/rawframes'))
+frames = dict(img='{data}/rawframes')
 train_dataloader = dict(batch_size=4, dataset=dict(
-    ann_file='{data}/train_list.txt', data_prefix=dict(img='{data}/rawframes')))
+    ann_file='{data}/train_list.txt', data_prefix=frames))
 val_dataloader = dict(batch_size=4, dataset=dict(
-    ann_file='{data}/val_list.txt', data_prefix=dict(img='{data}/rawframes')))
+    ann_file='{data}/val_list.txt', data_prefix=frames))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=1, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3),

@@ -87,6 +87,8 @@ def temporal_shift(x: Tensor,
         raise ValueError(f'direction must be one of {DIRECTIONS}, '
                          f'got {direction!r}')
     fold = _check(x, num_segments, shift_div)
+    if torch.jit.is_tracing():  # tracers record ops, not Functions
+        return concat_shift(x, num_segments, fold, direction)
     offsets = (1, -1) if direction == 'bidirectional' else (0, -1)
     return _TemporalShift.apply(x, num_segments, fold, offsets)
 
@@ -115,3 +117,50 @@ def temporal_shift_step(x: Tensor,
         out[:, fold:2 * fold] = cached
     out[:, 2 * fold:] = x[:, 2 * fold:]
     return out, x[:, fold:2 * fold].clone()
+
+
+def concat_shift(x: Tensor, num_segments: int, fold: int,
+                 direction: str) -> Tensor:
+    """Offline shift of (N*T, C, H, W) clips, built by concatenation.
+
+    Args:
+        x (Tensor): Frames of clips, clip-major.
+        num_segments (int): T.
+        fold (int): Channels per slot.
+        direction (str): ``'bidirectional'`` or ``'causal'``.
+
+    Returns:
+        Tensor: The shifted frames, shape of ``x``.
+    """
+    nt, c, h, w = x.shape
+    clips = x.reshape(nt // num_segments, num_segments, c, h, w)
+    zeros = torch.zeros_like(clips[:, :1, :fold])
+    if direction == 'bidirectional':  # slot 0 takes frame t+1
+        first = torch.cat([clips[:, 1:, :fold], zeros], 1)
+    else:
+        first = clips[:, :, :fold]
+    second = torch.cat([zeros, clips[:, :-1, fold:2 * fold]], 1)  # t-1
+    out = torch.cat([first, second, clips[:, :, 2 * fold:]], 2)
+    return out.reshape(nt, c, h, w)
+
+
+def concat_shift_step(x: Tensor, cached: Tensor,
+                      fold: int) -> tuple:
+    """One causal step, built by concatenation.
+
+    Args:
+        x (Tensor): The current frames, (B, C, H, W).
+        cached (Tensor): Channels ``[fold, 2*fold)`` of the previous frames,
+            (B, fold, H, W); zeros for a new stream.
+        fold (int): Channels per slot.
+
+    Returns:
+        tuple[Tensor, Tensor]: The shifted frames and the next cache.
+    """
+    if not torch.jit.is_tracing() and \
+            cached.shape[1:] != x[:, fold:2 * fold].shape[1:]:
+        raise ValueError(f'a cache of shape {tuple(cached.shape)} does not '
+                         f'fit frames of shape {tuple(x.shape)} with '
+                         f'fold={fold}')
+    out = torch.cat([x[:, :fold], cached, x[:, 2 * fold:]], 1)
+    return out, x[:, fold:2 * fold]

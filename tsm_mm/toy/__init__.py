@@ -1,2 +1,5 @@
 """Generators of small datasets in the real layouts."""
-from .vid import make_toy_vid  # noqa: F401
+from .actions import make_toy_actions
+from .vid import make_toy_vid
+
+__all__ = ['make_toy_vid', 'make_toy_actions']

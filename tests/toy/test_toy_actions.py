@@ -1,0 +1,214 @@
+"""Tests of the toy temporal-recognition dataset (tsm_mm.toy.actions)."""
+import filecmp
+import os
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+
+import tsm_mm  # noqa: F401  (fixes mmaction's import before it is used)
+from tsm_mm.toy.actions import (
+    CLASSES,
+    FILENAME_TMPL,
+    PAIRS,
+    clip_rng,
+    make_toy_actions,
+    read_rawframe_list,
+    render_background,
+    render_clip,
+    render_contact_sheet,
+    render_frame,
+    sample_clip,
+)
+
+VIDEOS, FRAMES, SIZE = 40, 6, 48
+
+
+@pytest.fixture(scope='module')
+def toy_dir(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('toy') / 'actions')
+    stats = make_toy_actions(
+        out, videos=VIDEOS, frames=FRAMES, seed=3, size=SIZE,
+        val_fraction=0.25)
+    return out, stats
+
+
+def _tree(root):
+    return sorted(
+        osp.relpath(osp.join(d, f), root) for d, _, files in os.walk(root)
+        for f in files)
+
+
+def test_same_seed_same_bytes(toy_dir, tmp_path):
+    out, _ = toy_dir
+    again = str(tmp_path / 'again')
+    make_toy_actions(again, videos=VIDEOS, frames=FRAMES, seed=3, size=SIZE,
+                     val_fraction=0.25)
+    files = _tree(out)
+    assert files == _tree(again)
+    match, mismatch, errors = filecmp.cmpfiles(out, again, files,
+                                               shallow=False)
+    assert not mismatch and not errors and len(match) == len(files)
+    other = str(tmp_path / 'other')
+    make_toy_actions(other, videos=VIDEOS, frames=FRAMES, seed=4, size=SIZE,
+                     val_fraction=0.25)
+    _, mismatch, _ = filecmp.cmpfiles(out, other, files, shallow=False)
+    assert len(mismatch) > len(files) // 2  # the seed matters
+
+
+def test_layout_counts_and_balance(toy_dir):
+    out, stats = toy_dir
+    with open(osp.join(out, 'classes.txt')) as f:
+        assert f.read().split('\n') == list(CLASSES) + ['']
+    train = read_rawframe_list(osp.join(out, 'train_list.txt'))
+    val = read_rawframe_list(osp.join(out, 'val_list.txt'))
+    # 4 blocks of 10 videos, round(0.25 * 4) = 1 block held out
+    assert len(train) == 30 and len(val) == 10
+    assert stats['num_train'] == 30 and stats['num_val'] == 10
+    for rows, split, per_class in ((train, 'train', 3), (val, 'val', 1)):
+        counts = np.bincount([label for _, _, label in rows],
+                             minlength=len(CLASSES))
+        assert counts.tolist() == [per_class] * len(CLASSES)
+        assert stats['per_class'][split] == counts.tolist()
+    videos = [v for v, _, _ in train + val]
+    assert len(set(videos)) == VIDEOS
+    for video, num, _ in train + val:
+        assert num == FRAMES
+        names = sorted(os.listdir(osp.join(out, 'rawframes', video)))
+        assert names == [FILENAME_TMPL.format(i + 1) for i in range(FRAMES)]
+    assert stats['num_frames'] == VIDEOS * FRAMES
+    # nothing but the output: the temporary folder was renamed away
+    assert os.listdir(osp.dirname(out)) == ['actions']
+
+
+def test_loads_with_mmaction_rawframe_dataset(toy_dir):
+    from mmaction.datasets import RawframeDataset
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    out, _ = toy_dir
+    pipeline = [
+        dict(type='SampleFrames', clip_len=1, frame_interval=1,
+             num_clips=FRAMES, test_mode=True),
+        dict(type='RawFrameDecode'),
+        dict(type='Resize', scale=(-1, SIZE)),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs'),
+    ]
+    dataset = RawframeDataset(
+        osp.join(out, 'val_list.txt'), pipeline,
+        data_prefix=dict(img=osp.join(out, 'rawframes')), test_mode=True)
+    rows = read_rawframe_list(osp.join(out, 'val_list.txt'))
+    assert len(dataset) == len(rows)
+    for index in (0, len(rows) - 1):
+        sample = dataset[index]
+        video, _, label = rows[index]
+        inputs = sample['inputs']
+        assert tuple(inputs.shape) == (FRAMES, 3, SIZE, SIZE)
+        assert sample['data_samples'].gt_label.item() == label
+        # frame t of the clip is img_{t+1}, decoded as RGB
+        for t in (0, FRAMES - 1):
+            bgr = mmcv.imread(osp.join(out, 'rawframes', video,
+                                       FILENAME_TMPL.format(t + 1)))
+            np.testing.assert_array_equal(
+                inputs[t].numpy().transpose(1, 2, 0), bgr[..., ::-1])
+
+
+def test_pair_classes_are_time_reversals():
+    """Both classes of a pair, drawn from equal generators, are the same
+    frames in opposite orders (bit for bit), for every pair."""
+    for pair in range(len(PAIRS)):
+        dec = render_clip(*sample_clip(clip_rng(0, 7), 2 * pair, 5), 32)
+        inc = render_clip(*sample_clip(clip_rng(0, 7), 2 * pair + 1, 5), 32)
+        assert len(dec) == len(inc) == 5
+        for a, b in zip(dec, inc[::-1]):
+            np.testing.assert_array_equal(a, b)
+        assert any((a != b).any() for a, b in zip(dec, inc))
+
+
+def _frame_features(label, t, rng, size=32):
+    """Per-frame features of frame ``t`` of a fresh clip of ``label``:
+    object centroid x and y, area, peak opacity, orientation, mean RGB."""
+    appearance, states = sample_clip(rng, label, 8)
+    state = {k: v[t] for k, v in states.items()}
+    image, alpha = render_frame(appearance, state, size,
+                                render_background(appearance, size))
+    ys, xs = np.mgrid[:size, :size]
+    mass = alpha.sum()
+    cx, cy = (alpha * xs).sum() / mass, (alpha * ys).sum() / mass
+    mxx = (alpha * (xs - cx)**2).sum() / mass
+    myy = (alpha * (ys - cy)**2).sum() / mass
+    mxy = (alpha * (xs - cx) * (ys - cy)).sum() / mass
+    orientation = 0.5 * np.arctan2(2 * mxy, mxx - myy)
+    area = (alpha > 0).sum()
+    return [cx, cy, area, alpha.max(), orientation, *image.mean((0, 1))]
+
+
+FEATURES = ('centroid_x', 'centroid_y', 'area', 'opacity', 'orientation',
+            'mean_r', 'mean_g', 'mean_b')
+
+
+def test_no_class_identifiable_from_a_single_frame():
+    """Per-frame statistics have the same distribution in every class.
+
+    Check used: for each class, 300 clips, one frame each at a uniformly
+    random time (so samples are independent); 8 features measured on the
+    rendered frame and the object's alpha (centroid x/y, area, peak
+    opacity, orientation, mean R/G/B); a two-sample KS test of each class
+    against all other classes pooled, for every feature, must give
+    p > 0.01 / 80 (Bonferroni over 10 classes x 8 features). Together with
+    the exact time-reversal test above this suffices: within a pair the
+    frames are literally the same set; across pairs the features that
+    could tell which attribute moves (where the object is, how big, how
+    opaque, how turned, the colours) are equal in distribution. The
+    negative control shows the test has power: the first frames alone do
+    tell the classes apart (e.g. moving_left starts on the right).
+    """
+    rng = np.random.default_rng(12345)
+    per_class, first = [], []
+    for label in range(len(CLASSES)):
+        per_class.append(np.array([
+            _frame_features(label, rng.integers(8), rng)
+            for _ in range(300)
+        ]))
+        first.append(np.array(
+            [_frame_features(label, 0, rng) for _ in range(100)]))
+    for label, name in enumerate(CLASSES):
+        rest = np.concatenate(per_class[:label] + per_class[label + 1:])
+        for f, feature in enumerate(FEATURES):
+            p = ks_2samp(per_class[label][:, f], rest[:, f]).pvalue
+            assert p > 0.01 / 80, (name, feature, p)
+    # negative control: frame 0 of moving_left vs moving_right, centroid x;
+    # receding vs approaching, area; disappearing vs appearing, opacity
+    for label, f in ((0, 0), (4, 2), (8, 3)):
+        p = ks_2samp(first[label][:, f], first[label + 1][:, f]).pvalue
+        assert p < 1e-6, (CLASSES[label], FEATURES[f], p)
+
+
+def test_bad_arguments(tmp_path):
+    out = str(tmp_path / 'out')
+    with pytest.raises(ValueError, match='videos=15'):
+        make_toy_actions(out, videos=15)
+    with pytest.raises(ValueError, match='frames=1'):
+        make_toy_actions(out, videos=10, frames=1)
+    with pytest.raises(ValueError, match='size=8'):
+        make_toy_actions(out, videos=10, size=8)
+    with pytest.raises(ValueError, match='val_fraction=1.0'):
+        make_toy_actions(out, videos=10, val_fraction=1.0)
+    os.makedirs(out)
+    open(osp.join(out, 'keep.txt'), 'w').close()
+    with pytest.raises(FileExistsError, match='out'):
+        make_toy_actions(out, videos=10)
+    assert os.listdir(out) == ['keep.txt']
+    assert sorted(os.listdir(tmp_path)) == ['out']
+
+
+def test_contact_sheet(toy_dir, tmp_path):
+    out, _ = toy_dir
+    png = str(tmp_path / 'sheet.png')
+    sheet = render_contact_sheet(out, png)
+    np.testing.assert_array_equal(mmcv.imread(png), sheet)
+    # one row per class (+2 px gaps), one column per frame
+    assert sheet.shape[0] == len(CLASSES) * (SIZE + 2)
+    assert sheet.shape[1] == 200 + FRAMES * (SIZE + 2)

@@ -1,0 +1,88 @@
+"""Export a TSM model to ONNX: a streaming step with explicit caches, or a
+clip.
+
+Detector configs export backbone + neck + RPN head outputs, recognizer
+configs the backbone. Streaming graphs take ``frame`` and ``cache_0 ...
+cache_{K-1}`` and return the outputs and ``new_cache_0 ...``; the
+interface (names and shapes) is printed and written next to the model as
+``<out>.json``.
+
+Example:
+    python tools/export_onnx.py configs/toy/vid_faster_rcnn_tsm.py \
+        latest.pth --out tsm_step.onnx --shape 128 160
+    python tools/export_onnx.py CONFIG --out clip.onnx --shape 224 224 --clip
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import load_checkpoint
+
+import tsm_mm  # noqa: F401  (registers the models)
+from tsm_mm.deploy import dump_interface, export_clip_onnx, export_stream_onnx
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Export a TSM model to ONNX')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='checkpoint (random weights if absent)')
+    parser.add_argument('--out', required=True, help='the .onnx file')
+    parser.add_argument(
+        '--shape', type=int, nargs=2, required=True, metavar=('H', 'W'),
+        help='height and width of the preprocessed frames')
+    parser.add_argument(
+        '--clip', action='store_true',
+        help='export the offline backbone over one clip of num_segments '
+        'frames instead of the streaming step')
+    parser.add_argument(
+        '--batch-size', type=int, default=1,
+        help='streams per step in the traced example')
+    parser.add_argument(
+        '--static-batch', action='store_true',
+        help='fix the stream axis to --batch-size instead of declaring it '
+        'dynamic')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. model.backbone.depth=50')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    if args.checkpoint is not None:
+        load_checkpoint(model, args.checkpoint, map_location='cpu',
+                        strict=True)
+    model.eval()
+    if args.clip:
+        interface = export_clip_onnx(model.backbone, args.out, args.shape)
+    else:
+        target = model if getattr(model, 'with_rpn', False) else \
+            model.backbone
+        interface = export_stream_onnx(
+            target, args.out, args.shape, batch_size=args.batch_size,
+            dynamic_batch=not args.static_batch)
+    sidecar = osp.splitext(args.out)[0] + '.json'
+    dump_interface(interface, sidecar)
+    print(f'wrote {args.out} ({interface["mode"]}, opset '
+          f'{interface["opset"]}) and {sidecar}')
+    for kind in ('inputs', 'outputs'):
+        print(f'{kind}:')
+        for spec in interface[kind]:
+            print(f'  {spec["name"]:<20} {spec["shape"]}')
+    if interface['caches']:
+        print('caches (feed new_cache_k back as cache_k; zeros for a new '
+              'stream):')
+        for cache in interface['caches']:
+            print(f'  {cache["input"]:<10} <- {cache["output"]:<14} '
+                  f'{cache["shape"]}')
+
+
+if __name__ == '__main__':
+    main()

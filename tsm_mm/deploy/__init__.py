@@ -1,0 +1,18 @@
+from ..ops.temporal_shift import concat_shift, concat_shift_step
+from .onnx_stream import (
+    BackboneClip,
+    BackboneStreamStep,
+    DetectorStreamStep,
+    cache_shapes,
+    dump_interface,
+    export_clip_onnx,
+    export_stream_onnx,
+)
+from .traceable_shift import explicit_caches, traceable_offline_shift
+
+__all__ = [
+    'BackboneClip', 'BackboneStreamStep', 'DetectorStreamStep',
+    'cache_shapes', 'dump_interface', 'export_clip_onnx',
+    'export_stream_onnx', 'concat_shift', 'concat_shift_step',
+    'explicit_caches', 'traceable_offline_shift'
+]

@@ -1,0 +1,231 @@
+"""ONNX export of TSM networks: a one-frame step with explicit caches.
+
+The streaming step becomes a pure function: ``(frame, cache_0, ...,
+cache_{K-1}) -> (outputs..., new_cache_0, ..., new_cache_{K-1})``, where
+``cache_k`` is channels ``[fold, 2*fold)`` of the input of shift site k at
+the previous frame, zeros for a new stream. The caller feeds the
+``new_cache_k`` of one step as the ``cache_k`` of the next. Inputs are the
+preprocessed frames (normalized, as the data preprocessor gives them).
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+from mmengine.fileio import dump
+from torch import Tensor, nn
+
+from .traceable_shift import explicit_caches, traceable_offline_shift
+
+OPSET = 17
+
+
+def _as_list(outs) -> List[Tensor]:
+    return list(outs) if isinstance(outs, (tuple, list)) else [outs]
+
+
+class BackboneStreamStep(nn.Module):
+    """One causal step of a TSM backbone with the caches as tensors.
+
+    Args:
+        backbone (nn.Module): ``StreamingTSMResNet`` or ``TSMResNet``.
+    """
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.output_names = [
+            f'feat_{i}' for i in range(len(backbone.out_indices))]
+
+    @property
+    def shift_backbone(self) -> nn.Module:
+        return self.backbone
+
+    def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor]:
+        """(B, 3, H, W) frames and K caches -> features and K new caches."""
+        with explicit_caches(self.backbone, caches) as new_caches:
+            feats = _as_list(self.backbone(frame))
+        return (*feats, *new_caches)
+
+
+class DetectorStreamStep(nn.Module):
+    """One causal step of a two-stage detector up to its RPN outputs.
+
+    Backbone, neck and RPN head (per level: objectness scores and box
+    deltas); proposals, NMS and the RoI head stay outside the graph.
+
+    Args:
+        detector (nn.Module): A ``VideoFasterRCNN`` (or any
+            ``TwoStageDetector``) with a TSM backbone.
+    """
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        if not getattr(detector, 'with_rpn', False):
+            raise TypeError(f'{type(detector).__name__} has no rpn_head')
+        self.detector = detector
+        levels = len(detector.rpn_head.prior_generator.strides)
+        self.output_names = (
+            [f'rpn_cls_score_{lvl}' for lvl in range(levels)] +
+            [f'rpn_bbox_pred_{lvl}' for lvl in range(levels)])
+
+    @property
+    def shift_backbone(self) -> nn.Module:
+        return self.detector.backbone
+
+    def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor]:
+        """(B, 3, H, W) frames and K caches -> RPN maps and K new caches."""
+        det = self.detector
+        with explicit_caches(det.backbone, caches) as new_caches:
+            feats = det.backbone(frame)
+        if det.with_neck:
+            feats = det.neck(feats)
+        cls_scores, bbox_preds = det.rpn_head(feats)
+        return (*cls_scores, *bbox_preds, *new_caches)
+
+
+def cache_shapes(backbone: nn.Module, frame: Tensor) -> List[Tuple[int]]:
+    """The shapes of the caches of every shift site for ``frame``.
+
+    Args:
+        backbone (nn.Module): A TSM backbone.
+        frame (Tensor): (B, 3, H, W).
+
+    Returns:
+        list[tuple[int]]: (B, fold_k, H_k, W_k) per site, in site order.
+    """
+    with torch.no_grad(), explicit_caches(backbone) as new_caches:
+        backbone(frame)
+    return [tuple(cache.shape) for cache in new_caches]
+
+
+def _export(module: nn.Module, args: tuple, out: str, input_names: list,
+            output_names: list, dynamic_axes: dict) -> None:
+    """``torch.onnx.export`` (TorchScript exporter) to a temp file, then
+    moved onto ``out``, so a failed export leaves no partial file."""
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    tmp = f'{out}.{os.getpid()}.tmp'
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                module, args, tmp, dynamo=False, opset_version=OPSET,
+                input_names=input_names, output_names=output_names,
+                dynamic_axes=dynamic_axes or None, do_constant_folding=True)
+        os.replace(tmp, out)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _tensor_specs(names: Sequence[str], tensors: Sequence[Tensor],
+                  dynamic_batch: bool) -> List[dict]:
+    return [dict(name=name,
+                 shape=['batch' if dynamic_batch else t.shape[0],
+                        *t.shape[1:]])
+            for name, t in zip(names, tensors)]
+
+
+def export_stream_onnx(model: nn.Module, out: str,
+                       frame_size: Tuple[int, int], batch_size: int = 1,
+                       dynamic_batch: bool = True) -> Dict:
+    """Export one streaming step with explicit caches to ONNX.
+
+    Args:
+        model (nn.Module): A TSM backbone, or a detector whose backbone is
+            one (exported up to its RPN head outputs).
+        out (str): The ``.onnx`` file to write.
+        frame_size (tuple[int, int]): (H, W) of the preprocessed frames;
+            fixed in the graph (the cache shapes depend on it).
+        batch_size (int): Streams per step in the traced example.
+        dynamic_batch (bool): Declare the stream axis dynamic.
+
+    Returns:
+        dict: The graph's interface: ``inputs``, ``outputs`` and
+        ``caches`` (name, new name, shape and fold of every shift site).
+    """
+    step = (BackboneStreamStep(model) if hasattr(model, 'num_shift_sites')
+            else DetectorStreamStep(model))
+    step.eval()
+    backbone = step.shift_backbone
+    h, w = frame_size
+    frame = torch.randn(batch_size, 3, h, w)
+    shapes = cache_shapes(backbone, frame)
+    caches = [torch.zeros(shape) for shape in shapes]
+    with torch.no_grad():
+        outs = step(frame, *caches)
+    cache_names = [f'cache_{k}' for k in range(len(shapes))]
+    new_names = [f'new_{name}' for name in cache_names]
+    input_names = ['frame', *cache_names]
+    output_names = [*step.output_names, *new_names]
+    if len(output_names) != len(outs):
+        raise RuntimeError(f'the step gives {len(outs)} outputs, expected '
+                           f'{len(output_names)} ({output_names})')
+    dynamic_axes = ({name: {0: 'batch'} for name in
+                     input_names + output_names} if dynamic_batch else {})
+    _export(step, (frame, *caches), out, input_names, output_names,
+            dynamic_axes)
+    return dict(
+        mode='stream',
+        opset=OPSET,
+        frame_size=[h, w],
+        inputs=_tensor_specs(input_names, (frame, *caches), dynamic_batch),
+        outputs=_tensor_specs(output_names, outs, dynamic_batch),
+        caches=[dict(input=name, output=new, site=k,
+                     shape=['batch' if dynamic_batch else shape[0],
+                            *shape[1:]],
+                     fold=shape[1])
+                for k, (name, new, shape) in enumerate(
+                    zip(cache_names, new_names, shapes))],
+        shift_div=backbone.shift_div,
+        note='feed new_cache_k of one step as cache_k of the next; zeros '
+        'start a new stream; inputs are preprocessed (normalized) frames')
+
+
+class BackboneClip(nn.Module):
+    """The offline backbone over one clip, with a traceable shift."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, clip: Tensor) -> Tuple[Tensor]:
+        """(T, 3, H, W) -> the backbone's features of the T frames."""
+        with traceable_offline_shift(self.backbone):
+            return tuple(_as_list(self.backbone(clip)))
+
+
+def export_clip_onnx(backbone: nn.Module, out: str,
+                     frame_size: Tuple[int, int]) -> Dict:
+    """Export the offline backbone over one clip of ``num_segments`` frames.
+
+    Args:
+        backbone (nn.Module): A TSM backbone (its ``direction`` is used).
+        out (str): The ``.onnx`` file to write.
+        frame_size (tuple[int, int]): (H, W); the graph takes exactly
+            (num_segments, 3, H, W).
+
+    Returns:
+        dict: The graph's ``inputs`` and ``outputs``.
+    """
+    module = BackboneClip(backbone).eval()
+    h, w = frame_size
+    clip = torch.randn(backbone.num_segments, 3, h, w)
+    with torch.no_grad():
+        outs = module(clip)
+    output_names = [f'feat_{i}' for i in range(len(outs))]
+    _export(module, (clip, ), out, ['clip'], output_names, {})
+    return dict(
+        mode='clip',
+        opset=OPSET,
+        frame_size=[h, w],
+        direction=backbone.direction,
+        inputs=_tensor_specs(['clip'], [clip], False),
+        outputs=_tensor_specs(output_names, outs, False),
+        caches=[])
+
+
+def dump_interface(interface: Dict, path: str) -> None:
+    """Write the interface of an exported graph as JSON, atomically."""
+    tmp = f'{path}.tmp'
+    dump(interface, tmp, file_format='json', indent=2)
+    os.replace(tmp, path)
