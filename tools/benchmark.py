@@ -95,6 +95,92 @@ def backbone(args) -> List[dict]:
     return rows('backbone 8x3x224x224', medians, 'R-50')
 
 
+@group
+def streaming(args) -> List[dict]:
+    """Per new frame: streaming TSM vs 2D, and vs an 8-frame window."""
+    from mmdet.models.backbones import ResNet
+
+    from tsm_mm.models.backbones import StreamingTSMResNet, TSMResNet
+    size = args.frame_size
+    r50 = ResNet(50).to(args.device)
+    r50.eval()
+    stream = StreamingTSMResNet(50).to(args.device).eval()
+    stream.load_state_dict(r50.state_dict())
+    window = TSMResNet(50, num_segments=8, direction='causal',
+                       out_indices=(0, 1, 2, 3)).to(args.device).eval()
+    frame = torch.randn(1, 3, size, size, device=args.device)
+    clip = torch.randn(8, 3, size, size, device=args.device)
+    with torch.no_grad():
+        medians = time_round_robin({
+            'R-50 2D, one frame': lambda: r50(frame),
+            'TSM streaming, one frame': lambda: stream.forward_stream(
+                frame, ['s']),
+            'TSM 8-frame window': lambda: window(clip),
+        }, args.repeats, 2, args.device)
+    title = f'per new frame {size}x{size}'
+    out = rows(title, medians, 'R-50 2D, one frame')
+    out.append(dict(group=title, name='window / streaming', median_ms=None,
+                    ratio=medians['TSM 8-frame window'] /
+                    medians['TSM streaming, one frame'], vs='speed-up'))
+    return out
+
+
+@group
+def cache(args) -> List[dict]:
+    """Cache bytes per stream (R-50, 1000x600) vs sum of C_in/8*H*W*4."""
+    from tsm_mm.models.backbones import StreamingTSMResNet
+    model = StreamingTSMResNet(50).eval()
+    expected, hooks = [], []
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in layer:
+            hooks.append(block.conv1.register_forward_pre_hook(
+                lambda m, a: expected.append(
+                    a[0].shape[1] // 8 * a[0].shape[2] * a[0].shape[3] * 4)))
+    with torch.no_grad():
+        model.forward_stream(torch.randn(1, 3, 600, 1000), ['s'])
+    measured = model.stream_caches.nbytes('s')
+    return [dict(group='cache per stream R-50 1000x600',
+                 name=f'{measured / 2**20:.2f} MiB measured',
+                 median_ms=None, ratio=measured / sum(expected),
+                 vs='sum C_in/8*H*W*4')]
+
+
+@group
+def detector(args) -> List[dict]:
+    """Toy Faster R-CNN frames per second: streaming TSM vs 2D."""
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample, TrackDataSample
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    models = {}
+    for arm in ('2d', 'tsm'):
+        cfg = Config.fromfile(f'configs/toy/vid_faster_rcnn_{arm}.py')
+        torch.manual_seed(0)
+        models[arm] = MODELS.build(cfg.model).to(args.device).eval()
+    frame = torch.randn(1, 1, 3, 128, 160, device=args.device)
+    step = {'2d': 0, 'tsm': 0}
+
+    def run(arm: str) -> None:
+        meta = dict(video_id=0, frame_id=step[arm], img_shape=(120, 160),
+                    ori_shape=(120, 160), scale_factor=(1., 1.),
+                    pad_shape=(128, 160), batch_input_shape=(128, 160))
+        track = TrackDataSample()
+        track.video_data_samples = [DetDataSample(metainfo=meta)]
+        models[arm].predict(frame, [track])
+        step[arm] += 1
+
+    with torch.no_grad():
+        medians = time_round_robin({
+            'Faster R-CNN 2D': lambda: run('2d'),
+            'Faster R-CNN TSM streaming': lambda: run('tsm')
+        }, args.repeats * 4, 2, args.device)
+    out = rows('toy detector 160x128 per frame', medians, 'Faster R-CNN 2D')
+    for row in out:
+        row['fps'] = 1e3 / row['median_ms']
+    return out
+
+
 def machine(device: str) -> dict:
     """Where the figures were measured."""
     info = dict(platform=platform.platform(), processor=platform.processor(),
@@ -120,6 +206,8 @@ def main() -> None:
                         default=list(GROUPS))
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--frame-size', type=int, default=224,
+                        help='side of the frames of the streaming group')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args()
     torch.manual_seed(0)
