@@ -100,3 +100,47 @@ default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
               cwd=str(tmp_path))
     assert 'vid/mAP_fast' in log
     assert glob.glob(osp.join(work, '*', '*.json'))
+
+
+def test_mim_train_mmdet_with_registry_import(toy_vid_root, toy_vid_ann_dir,
+                                              tmp_path):
+    """An unmodified MMDetection config, the backbone swapped by registry
+    name, trained by MMDetection's own tools/train.py (CocoVID json is
+    COCO-compatible)."""
+    config = tmp_path / 'faster_rcnn_tsm_coco.py'
+    config.write_text(f'''
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['tsm_mm'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(type='StreamingTSMResNet', depth=18, num_segments=2,
+                  init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512]),
+    roi_head=dict(bbox_head=dict(num_classes=3)))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(160, 120), keep_ratio=True),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root='{toy_vid_root}',
+                 ann_file='{toy_vid_ann_dir}/imagenet_vid_train.json',
+                 data_prefix=dict(img='Data/VID/'),
+                 metainfo=dict(classes=('zebra', 'horse', 'tiger')),
+                 pipeline=train_pipeline))
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+param_scheduler = []
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2),
+                     logger=dict(interval=1))
+log_processor = dict(by_epoch=False)
+''')
+    work = str(tmp_path / 'work')
+    log = mim('train', 'mmdet', str(config), '--work-dir', work,
+              cwd=str(tmp_path))
+    assert 'mmdet/.mim/tools/train.py' in log or 'Iter(train) [2/2]' in log
+    ckpt = load_checkpoint(osp.join(work, 'iter_2.pth'))
+    assert 'StreamingTSMResNet' in ckpt['meta']['cfg']
