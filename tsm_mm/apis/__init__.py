@@ -4,5 +4,16 @@ from .comparison import (
     run_arm,
     set_data_root,
 )
+from .streaming_inference import (
+    OnlineRecognizer,
+    StreamingDetector,
+    init_model,
+    plot_frame_latency,
+)
+from .video_io import Mp4Writer, VideoFrames
 
-__all__ = ['run_arm', 'set_data_root', 'comparison_table', 'plot_comparison']
+__all__ = [
+    'run_arm', 'set_data_root', 'comparison_table', 'plot_comparison',
+    'init_model', 'StreamingDetector', 'OnlineRecognizer',
+    'plot_frame_latency', 'VideoFrames', 'Mp4Writer'
+]

@@ -1,0 +1,230 @@
+"""tools/demo_video.py, the streaming detector and the video I/O."""
+import copy
+import importlib.util
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import DATASETS
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+
+from tsm_mm.apis.streaming_inference import StreamingDetector, init_model
+from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm.py')
+TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d.py')
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+demo_video = load_tool('demo_video')
+
+
+def read_video(path):
+    capture = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+@pytest.fixture(scope='module')
+def val_dataset(toy_vid_root, toy_vid_ann_dir):
+    init_default_scope('mmdet')
+    ds_cfg = copy.deepcopy(Config.fromfile(TOY_TSM).test_dataloader.dataset)
+    ds_cfg.update(data_root=toy_vid_root,
+                  ann_file=f'{toy_vid_ann_dir}/imagenet_vid_val.json')
+    return DATASETS.build(ds_cfg)
+
+
+@pytest.fixture(scope='module')
+def video_dir(val_dataset):
+    """The frames folder of val video 0 (8 frames of 160x120)."""
+    return osp.dirname(val_dataset.get_data_info(0)['images'][0]['img_path'])
+
+
+@pytest.fixture(scope='module')
+def video_mp4(video_dir, tmp_path_factory):
+    """The same frames as an mp4 written with plain cv2."""
+    path = str(tmp_path_factory.mktemp('mp4') / 'video.mp4')
+    frames = [cv2.imread(osp.join(video_dir, f))
+              for f in sorted(os.listdir(video_dir))]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10,
+                             (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path, frames
+
+
+def random_model(config, **backbone):
+    """Random weights where every residual branch (so the shift) acts."""
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.update(backbone)
+    torch.manual_seed(0)
+    model = init_model(cfg)
+    for module in model.modules():
+        if isinstance(module, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
+            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+    return model
+
+
+def as_rows(sample):
+    pred = sample.pred_instances
+    return torch.cat([pred.bboxes, pred.scores[:, None],
+                      pred.labels[:, None].float()], 1)
+
+
+def test_streaming_detector_equals_dataset_path(val_dataset, video_dir):
+    model = random_model(TOY_TSM)
+    num = val_dataset.get_len_per_video(0)
+    expected = []
+    with torch.no_grad():
+        for f in range(num):  # the test loop's way: pipeline from files
+            data = model.data_preprocessor(
+                pseudo_collate([val_dataset[(0, f)]]), False)
+            track = model.predict(data['inputs'], data['data_samples'])
+            expected.append(as_rows(track[0][0]))
+    model.reset_streams()
+    detector = StreamingDetector(model)
+    got = [as_rows(detector.detect(frame)[0])
+           for frame in VideoFrames(video_dir)]
+    assert len(got) == num == 8
+    for f in range(num):
+        assert len(expected[f]) > 0
+        torch.testing.assert_close(got[f], expected[f], atol=1e-4,
+                                   rtol=1e-4)
+    # the stream carries the past: frames run as new videos differ
+    fresh = []
+    for frame in VideoFrames(video_dir):
+        detector.reset()
+        fresh.append(as_rows(detector.detect(frame)[0]))
+    torch.testing.assert_close(fresh[0], expected[0], atol=1e-4, rtol=1e-4)
+    assert all(fresh[f].shape != expected[f].shape or
+               (fresh[f] - expected[f]).abs().max() > 1e-2
+               for f in range(1, num))
+
+
+def test_detector_knows_the_video_length(video_dir):
+    detector = StreamingDetector(random_model(TOY_TSM))
+    frames = list(VideoFrames(video_dir))[:3]
+    detector.reset(num_frames=2)
+    detector.detect(frames[0])
+    detector.detect(frames[1])
+    # the video ended: its stream was freed, a third frame is an error
+    assert detector.model.backbone.stream_caches.stream_ids == []
+    with pytest.raises(ValueError, match='expects frame 0'):
+        detector.detect(frames[2])
+
+
+def test_demo_folder_with_2d_comparison(video_dir, tmp_path):
+    out = str(tmp_path / 'demo.mp4')
+    demo_video.main([TOY_TSM, video_dir, '--out', out, '--compare-2d',
+                     TOY_2D, '--score-thr', '0.0'])
+    frames = read_video(out)
+    assert len(frames) == count_frames(video_dir) == 8
+    assert frames[0].shape == (120, 320, 3)  # TSM | 2D side by side
+    png = cv2.imread(str(tmp_path / 'demo_latency.png'))
+    assert png is not None and png.shape[0] > 100
+    assert sorted(os.listdir(tmp_path)) == ['demo.mp4', 'demo_latency.png']
+
+
+def test_init_model_loads_a_checkpoint_strictly(tmp_path):
+    source = random_model(TOY_2D)
+    checkpoint = str(tmp_path / 'ckpt.pth')
+    meta = dict(dataset_meta=dict(classes=('a', 'b', 'c')))
+    torch.save(dict(state_dict=source.state_dict(), meta=meta), checkpoint)
+    # a 2D checkpoint fits the TSM detector: the shift has no parameters
+    model = init_model(TOY_TSM, checkpoint)
+    assert model.dataset_meta == meta['dataset_meta']
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    state = source.state_dict()
+    state.pop('backbone.conv1.weight')
+    torch.save(dict(state_dict=state), checkpoint)
+    with pytest.raises(RuntimeError, match='backbone.conv1.weight'):
+        init_model(TOY_TSM, checkpoint)
+
+
+def test_demo_mp4_keeps_frames_in_order(video_mp4, tmp_path):
+    path, inputs = video_mp4
+    checkpoint = str(tmp_path / 'tsm.pth')
+    torch.save(dict(state_dict=random_model(TOY_TSM).state_dict()),
+               checkpoint)
+    out = str(tmp_path / 'demo.mp4')
+    png = str(tmp_path / 'latency.png')
+    # nothing scores above 1: the frames come out with only the title
+    demo_video.main([TOY_TSM, checkpoint, path, '--out', out,
+                     '--score-thr', '1.01', '--latency-png', png])
+    frames = read_video(out)
+    assert len(frames) == count_frames(path) == len(inputs) == 8
+    assert frames[0].shape == inputs[0].shape
+    assert cv2.imread(png) is not None
+    below_title = np.s_[24:]
+    for i, frame in enumerate(frames):
+        diffs = [np.abs(frame[below_title].astype(float) -
+                        x[below_title]).mean() for x in inputs]
+        assert int(np.argmin(diffs)) == i and diffs[i] < 6, diffs
+
+
+@pytest.mark.parametrize('kind', ['missing', 'text', 'empty_dir'])
+def test_demo_bad_input_names_the_path(kind, tmp_path, capsys):
+    path = str(tmp_path / ('clip.mp4' if kind != 'empty_dir' else 'frames'))
+    if kind == 'text':
+        with open(path, 'w') as f:
+            f.write('not a video\n')
+    elif kind == 'empty_dir':
+        os.mkdir(path)
+    out = str(tmp_path / 'out.mp4')
+    with pytest.raises(SystemExit) as exc:
+        demo_video.main([TOY_TSM, path, '--out', out])
+    assert exc.value.code == 2
+    assert path in capsys.readouterr().err
+    assert not osp.exists(out)
+
+
+def test_unreadable_frame_is_named_and_leaves_no_output(video_dir,
+                                                        tmp_path):
+    frames_dir = tmp_path / 'frames'
+    frames_dir.mkdir()
+    names = sorted(os.listdir(video_dir))[:3]
+    for name in names:
+        (frames_dir / name).write_bytes(
+            open(osp.join(video_dir, name), 'rb').read())
+    (frames_dir / names[1]).write_bytes(b'broken')
+    out = tmp_path / 'out.mp4'
+    out.write_bytes(b'an older result')
+    with pytest.raises(ValueError, match=f'cannot read the image '
+                       f'{frames_dir / names[1]}'):
+        demo_video.main([TOY_TSM, str(frames_dir), '--out', str(out)])
+    # the older file is untouched, no temporary file is left
+    assert out.read_bytes() == b'an older result'
+    assert sorted(os.listdir(tmp_path)) == ['frames', 'out.mp4']
+
+
+def test_mp4_writer_rejects_a_frame_of_another_size(tmp_path):
+    out = str(tmp_path / 'a.mp4')
+    with pytest.raises(ValueError, match='frame 1 is 32x16'):
+        with Mp4Writer(out, 5) as writer:
+            writer.write(np.zeros((24, 32, 3), np.uint8))
+            writer.write(np.zeros((16, 32, 3), np.uint8))
+    assert os.listdir(tmp_path) == []
+    with Mp4Writer(out, 5) as writer:
+        for value in (0, 100, 200):
+            writer.write(np.full((24, 32, 3), value, np.uint8))
+    means = [frame.mean() for frame in VideoFrames(out)]
+    assert np.allclose(means, [0, 100, 200], atol=8)  # mp4 is lossy

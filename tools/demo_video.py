@@ -1,0 +1,112 @@
+"""Detect objects in a video frame by frame and write an annotated mp4.
+
+The detector streams: each frame enters the config's test pipeline and the
+model once, in order (a TSM backbone keeps its per-video caches). With
+``--compare-2d``, a second (2D) detector runs on the same frames, drawn on
+the right, and the per-frame latencies of both are plotted.
+
+Example:
+    python tools/demo_video.py configs/toy/vid_faster_rcnn_tsm.py \
+        tsm.pth data/toy_vid/Data/VID/val/ILSVRC2015_val_00000000 \
+        --out demo.mp4 --compare-2d configs/toy/vid_faster_rcnn_2d.py 2d.pth
+"""
+import argparse
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+from mmdet.visualization import DetLocalVisualizer
+from mmengine.utils import ProgressBar
+
+import tsm_mm  # noqa: F401  (registers the models)
+from tsm_mm.apis.streaming_inference import (
+    StreamingDetector,
+    plot_frame_latency,
+)
+from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='detector config (VideoFasterRCNN)')
+    parser.add_argument('checkpoint', nargs='?', help='its weights (random '
+                        'weights when left out: a smoke test)')
+    parser.add_argument('input', help='a video file or a folder of frames')
+    parser.add_argument('--out', required=True, help='the annotated mp4')
+    parser.add_argument('--compare-2d', nargs='+',
+                        metavar=('CONFIG_2D', 'CKPT_2D'),
+                        help='a second detector (and its weights) to run '
+                        'on the same frames')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='draw boxes scoring at least this')
+    parser.add_argument('--latency-png', help='plot of per-frame latency '
+                        '(default with --compare-2d: <out>_latency.png)')
+    parser.add_argument('--device', default='cuda:0' if
+                        torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args(argv)
+    if args.compare_2d is not None and len(args.compare_2d) > 2:
+        parser.error('--compare-2d takes CONFIG_2D [CKPT_2D]')
+    if args.compare_2d and args.latency_png is None:
+        args.latency_png = osp.splitext(args.out)[0] + '_latency.png'
+    try:
+        args.frames = VideoFrames(args.input)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    return args
+
+
+def draw(visualizer: DetLocalVisualizer, frame: np.ndarray, sample,
+         score_thr: float, title: str) -> np.ndarray:
+    """The frame (BGR) with the boxes of ``sample`` and a title."""
+    visualizer.add_datasample('frame', frame[..., ::-1], sample,
+                              draw_gt=False, pred_score_thr=score_thr)
+    drawn = np.ascontiguousarray(visualizer.get_image()[..., ::-1])
+    cv2.putText(drawn, title, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return drawn
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    # boxes touching the border are drawn clipped: nothing to warn about
+    warnings.filterwarnings('ignore', message='Warning: The .* is out of '
+                            'bounds')
+    arms = {'TSM': (args.config, args.checkpoint)}
+    if args.compare_2d:
+        arms['2D'] = (args.compare_2d[0], (args.compare_2d[1:] or [None])[0])
+    detectors: Dict[str, StreamingDetector] = {}
+    visualizers: Dict[str, DetLocalVisualizer] = {}
+    for name, (config, checkpoint) in arms.items():
+        if checkpoint is None:
+            print(f'{name}: no checkpoint, random weights')
+        detectors[name] = StreamingDetector.from_config(
+            config, checkpoint, args.device)
+        visualizers[name] = DetLocalVisualizer(name=f'demo_video_{name}')
+        visualizers[name].dataset_meta = detectors[name].model.dataset_meta
+
+    frames = args.frames
+    latencies: Dict[str, List[float]] = {name: [] for name in arms}
+    progress = ProgressBar(frames.num_frames)
+    with Mp4Writer(args.out, frames.fps) as writer:
+        for frame in frames:
+            panels = []
+            for name, detector in detectors.items():
+                sample, seconds = detector.detect(frame)
+                latencies[name].append(seconds)
+                panels.append(draw(visualizers[name], frame, sample,
+                                   args.score_thr, name))
+            writer.write(np.concatenate(panels, axis=1))
+            progress.update()
+    print(f'\n{writer.num_frames} frames -> {args.out}')
+    for name, values in latencies.items():
+        print(f'{name}: median {1e3 * np.median(values):.1f} ms per frame')
+    if args.latency_png:
+        plot_frame_latency(latencies, args.latency_png)
+        print(f'latency plot -> {args.latency_png}')
+
+
+if __name__ == '__main__':
+    main()

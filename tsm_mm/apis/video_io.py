@@ -1,0 +1,180 @@
+"""Frames in (a video file or a folder of images) and an mp4 out."""
+import os
+import os.path as osp
+import uuid
+from typing import Iterator, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
+                    '.webp')
+DEFAULT_FPS = 25.0  # for folders of frames, which carry no frame rate
+
+
+class VideoFrames:
+    """The frames of a video file or of a folder of images, BGR uint8.
+
+    Opening checks the input: a missing path, a file OpenCV cannot open as
+    a video, or a video or folder without a readable frame raises an error
+    that names the path. Iterating yields the frames in order (a folder's
+    images sorted by name); every frame must have the first one's size.
+
+    Args:
+        path (str): A video file (anything ``cv2.VideoCapture`` reads) or a
+            folder of images.
+
+    Attributes:
+        fps (float): Frames per second (:data:`DEFAULT_FPS` for folders).
+        num_frames (int): Frames of a folder; for a video file, the count
+            its container declares (may be approximate, 0 when unknown).
+        size (tuple[int, int]): ``(width, height)`` of the first frame.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if not osp.exists(path):
+            raise FileNotFoundError(f'no video or folder of frames at {path}')
+        self._files: Optional[List[str]] = None
+        if osp.isdir(path):
+            self._files = sorted(
+                osp.join(path, name) for name in os.listdir(path)
+                if name.lower().endswith(IMAGE_EXTENSIONS))
+            if not self._files:
+                raise ValueError(f'{path} is a folder without images '
+                                 f'({", ".join(IMAGE_EXTENSIONS)})')
+            self.fps, self.num_frames = DEFAULT_FPS, len(self._files)
+            first = self._read_image(self._files[0])
+        else:
+            capture = self._open(path)
+            ok, first = capture.read()
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+            capture.release()
+            if not ok or first is None:
+                raise ValueError(f'{path} is a video without a readable '
+                                 'frame')
+            self.fps = fps if fps > 0 else DEFAULT_FPS
+            self.num_frames = max(int(count), 0)
+        self.size: Tuple[int, int] = (first.shape[1], first.shape[0])
+
+    @staticmethod
+    def _open(path: str) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(path)
+        if not capture.isOpened():
+            capture.release()
+            raise ValueError(f'{path} cannot be opened as a video (not a '
+                             'video file, or a codec OpenCV lacks)')
+        return capture
+
+    @staticmethod
+    def _read_image(file: str) -> np.ndarray:
+        image = cv2.imread(file, cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f'cannot read the image {file}')
+        return image
+
+    def _check_size(self, frame: np.ndarray, where: str) -> np.ndarray:
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            raise ValueError(f'{where} is {frame.shape[1]}x{frame.shape[0]} '
+                             f'but the first frame of {self.path} is '
+                             f'{self.size[0]}x{self.size[1]}')
+        return frame
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield every frame, (H, W, 3) BGR uint8, in order."""
+        if self._files is not None:
+            for file in self._files:
+                yield self._check_size(self._read_image(file), file)
+            return
+        capture = self._open(self.path)
+        try:
+            index = 0
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    return
+                yield self._check_size(frame,
+                                       f'frame {index} of {self.path}')
+                index += 1
+        finally:
+            capture.release()
+
+
+def count_frames(path: str) -> int:
+    """Decode a video (or list a folder) and count its frames."""
+    return sum(1 for _ in VideoFrames(path))
+
+
+class Mp4Writer:
+    """Write BGR frames to an mp4 (mp4v) that appears only when complete.
+
+    Frames go to a temporary file beside ``out_file``, which replaces
+    ``out_file`` on :meth:`close`; on an error (or no frame at all) the
+    temporary file is removed and ``out_file`` is left as it was. Use it as
+    a context manager.
+
+    Args:
+        out_file (str): The mp4 to write; its folder is created.
+        fps (float): Frames per second.
+    """
+
+    def __init__(self, out_file: str, fps: float = DEFAULT_FPS) -> None:
+        if fps <= 0:
+            raise ValueError(f'fps must be > 0, got {fps}')
+        self.out_file, self.fps = out_file, fps
+        folder = osp.dirname(osp.abspath(out_file))
+        os.makedirs(folder, exist_ok=True)
+        # cv2 picks the container from the extension: keep .mp4 last
+        self._tmp_file = osp.join(
+            folder, f'.{osp.basename(out_file)}.{uuid.uuid4().hex}.tmp.mp4')
+        self._writer: Optional[cv2.VideoWriter] = None
+        self._size: Optional[Tuple[int, int]] = None
+        self.num_frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one (H, W, 3) BGR uint8 frame of the first frame's size."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError('frames must be (H, W, 3) uint8, got '
+                             f'{frame.shape} {frame.dtype}')
+        size = (frame.shape[1], frame.shape[0])
+        if self._writer is None:
+            self._writer = cv2.VideoWriter(
+                self._tmp_file, cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
+                size)
+            if not self._writer.isOpened():
+                self._discard()
+                raise RuntimeError(f'OpenCV cannot write an mp4v video to '
+                                   f'{self.out_file}')
+            self._size = size
+        elif size != self._size:
+            # cv2.VideoWriter would silently drop it
+            raise ValueError(f'frame {self.num_frames} is {size[0]}x'
+                             f'{size[1]}, the video {self.out_file} is '
+                             f'{self._size[0]}x{self._size[1]}')
+        self._writer.write(np.ascontiguousarray(frame))
+        self.num_frames += 1
+
+    def close(self) -> None:
+        """Finish the file and move it to ``out_file``."""
+        if self._writer is None:
+            raise ValueError(f'no frame was written to {self.out_file}')
+        self._writer.release()
+        self._writer = None
+        os.replace(self._tmp_file, self.out_file)
+
+    def _discard(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if osp.exists(self._tmp_file):
+            os.remove(self._tmp_file)
+
+    def __enter__(self) -> 'Mp4Writer':
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._discard()
