@@ -12,6 +12,7 @@ Example:
         --configs configs/vid_faster_rcnn_2d.py configs/vid_faster_rcnn_tsm.py
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -21,6 +22,7 @@ import torch
 
 import tsm_mm  # noqa: F401  (registers the models, datasets and metrics)
 from tsm_mm.apis import comparison_table, plot_comparison, run_arm
+from tsm_mm.apis.comparison import side_by_side_fps
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.toy import make_toy_vid
 
@@ -39,11 +41,13 @@ def parse_args() -> argparse.Namespace:
                         metavar=('CONFIG_2D', 'CONFIG_TSM'))
     parser.add_argument('--work-dir', default='work_dirs/compare_vid')
     parser.add_argument('--shared-2d-iters', type=int, default=300)
-    parser.add_argument('--iters', type=int, default=150)
+    parser.add_argument('--iters', type=int, default=450)
     parser.add_argument('--lr', type=float, default=0.02)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--train-videos', type=int, default=60)
-    parser.add_argument('--val-videos', type=int, default=20)
+    parser.add_argument('--val-videos', type=int, default=40)
+    parser.add_argument('--fps-videos', type=int, default=4,
+                        help='val videos timed side by side for fps')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
     return parser.parse_args()
 
@@ -78,6 +82,16 @@ def main() -> None:
         results[arm] = run_arm(config, osp.join(args.work_dir, arm.lower()),
                                args.iters, load_from=shared,
                                warmup=10 if shared else 50, **common)
+    # test-loop fps include data loading and whatever else ran meanwhile:
+    # time the two models on the same frames, in turns
+    val_videos = sorted(glob.glob(osp.join(data_root, 'Data', 'VID', 'val',
+                                           '*')))[:args.fps_videos]
+    fps = side_by_side_fps(
+        {arm: (config, results[arm]['checkpoint'])
+         for arm, config in (('2D', config_2d), ('TSM', config_tsm))},
+        val_videos)
+    for arm, value in fps.items():
+        results[arm]['fps'] = value
     wall = time.perf_counter() - start
     table = comparison_table(results)
     plot_comparison(results, osp.join(args.work_dir, 'compare_vid.png'))

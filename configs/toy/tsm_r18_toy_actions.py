@@ -79,7 +79,7 @@ param_scheduler = [
          eta_min=1e-4)
 ]
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=20, norm_type=2))
 default_hooks = dict(
     logger=dict(interval=20),

@@ -1,6 +1,6 @@
 # Toy twin of ../vid_faster_rcnn_2d.py sized for a 2-core CPU: R-18 with a
 # 64-channel FPN from stride 8 (objects are 20-44 px), 160x120 frames,
-# GroupNorm (a batch holds few videos), iteration-based schedule.
+# GroupNorm (a batch is one 8-frame clip), iteration-based schedule.
 # Data: python tools/make_toy_vid.py data/toy_vid && python \
 #     tools/convert_imagenet_vid.py --root data/toy_vid \
 #     --out data/toy_vid/annotations
@@ -8,7 +8,7 @@ _base_ = '../vid_faster_rcnn_2d.py'
 
 data_root = 'data/toy_vid/'
 classes = ('zebra', 'horse', 'tiger')
-clip_len = 4
+clip_len = 8
 img_scale = (160, 120)
 norm_cfg = dict(type='GN', num_groups=16, requires_grad=True)
 
@@ -77,7 +77,7 @@ vid_train = dict(
     pipeline=train_pipeline)
 train_dataloader = dict(
     _delete_=True,
-    batch_size=2,
+    batch_size=1,  # one 8-frame clip: 8 images, as many as 2 clips of 4
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=vid_train)

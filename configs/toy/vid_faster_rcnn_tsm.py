@@ -1,5 +1,5 @@
 # Toy twin of ../vid_faster_rcnn_tsm.py: ./vid_faster_rcnn_2d.py with the
-# streaming TSM backbone (causal shift over the 4-frame training clips).
+# streaming TSM backbone (causal shift over the 8-frame training clips).
 _base_ = './vid_faster_rcnn_2d.py'
 
 model = dict(

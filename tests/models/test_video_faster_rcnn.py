@@ -63,9 +63,9 @@ def detections(track_samples):
 
 def test_stream_features_equal_offline_causal(val_frames):
     model = build(TOY_TSM)
-    items = [val_frames[(0, f)] for f in range(4)]
+    items = [val_frames[(0, f)] for f in range(8)]
     data = model.data_preprocessor(pseudo_collate(items), False)
-    frames = data['inputs'][:, 0]  # four 1-frame items -> one clip
+    frames = data['inputs'][:, 0]  # eight 1-frame items -> one clip
     with torch.no_grad():
         offline = model.extract_feat(frames)
         model.reset_streams()
@@ -152,7 +152,7 @@ def test_training_step_on_clips(toy_vid_root, toy_vid_ann_dir):
     batch = pseudo_collate([ds[0], ds[5]])
     data = model.data_preprocessor(batch, True)
     inputs = data['inputs'].requires_grad_()
-    assert inputs.shape[:2] == (2, 4)
+    assert inputs.shape[:2] == (2, 8)
     losses = model.loss(inputs, data['data_samples'])
     total = sum(v.sum() for k, v in losses.items() if 'loss' in k
                 for v in (v if isinstance(v, list) else [v]))
@@ -161,6 +161,6 @@ def test_training_step_on_clips(toy_vid_root, toy_vid_ann_dir):
     # every frame of every clip reaches the losses
     per_frame = inputs.grad.abs().flatten(2).sum(-1)
     assert (per_frame > 0).all(), per_frame
-    with pytest.raises(ValueError, match='num_segments=4'):
+    with pytest.raises(ValueError, match='num_segments=8'):
         model.loss(inputs[:, :3].detach(),
                    [clip[:3] for clip in data['data_samples']])

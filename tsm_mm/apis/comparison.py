@@ -2,7 +2,7 @@
 
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -101,6 +101,33 @@ def run_arm(config: str,
         result.update({k.split('/')[-1]: float(v)
                        for k, v in metrics.items()})
     return result
+
+
+def side_by_side_fps(arms: Dict[str, Tuple[str, str]],
+                     videos: Sequence[str]) -> Dict[str, float]:
+    """Frames per second of each trained arm, timed frame by frame in turns.
+
+    Args:
+        arms (dict): Arm name -> (config, checkpoint).
+        videos (Sequence[str]): Folders of frames, each run as one stream.
+
+    Returns:
+        dict: Arm name -> frames per second of the model (pipeline and
+        data loading excluded), medians of the per-frame latencies.
+    """
+    from .streaming_inference import StreamingDetector
+    from .video_io import VideoFrames
+    detectors = {arm: StreamingDetector.from_config(config, checkpoint)
+                 for arm, (config, checkpoint) in arms.items()}
+    latencies: Dict[str, List[float]] = {arm: [] for arm in arms}
+    for video in videos:
+        for detector in detectors.values():
+            detector.reset()
+        for frame in VideoFrames(video):
+            for arm, detector in detectors.items():
+                latencies[arm].append(detector.detect(frame)[1])
+    return {arm: 1.0 / sorted(t)[len(t) // 2]
+            for arm, t in latencies.items()}
 
 
 COLUMNS = ('mAP', 'mAP_slow', 'mAP_medium', 'mAP_fast', 'fps', 'train_s')

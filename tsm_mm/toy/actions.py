@@ -23,6 +23,12 @@ Why no single frame tells the class:
   random time therefore has the same distribution of position, scale,
   angle, opacity and appearance in every class.
 
+``attributes`` picks the pairs that are classes (all five by default;
+label ``2 * p`` / ``2 * p + 1`` for the ``p``-th picked attribute). An
+attribute left out never changes: it is held at :data:`NEUTRAL` (the angle,
+a pose, stays frozen at a random value), the same in every class, so the
+fewer attributes vary, the easier the set.
+
 Each video is its own draw (a clip and its reverse are never both written:
 such pairs cancel the gradient of everything order-invariant, which stalled
 a from-scratch TSM on a simple moving-square set here).
@@ -59,12 +65,16 @@ CLASSES = tuple(name for _, dec, inc in PAIRS for name in (dec, inc))
 ATTRIBUTES = tuple(attr for attr, _, _ in PAIRS)
 FILENAME_TMPL = 'img_{:05}.jpg'
 
+# What an attribute that is not a class holds: centred, unscaled, opaque
+# (no entry: frozen at a random frame, like a class's other attributes)
+NEUTRAL = {'x': 0.5, 'y': 0.5, 'log_scale': 0.0, 'opacity': 1.0}
+
 # Per attribute: (lowest value, highest value, smallest and largest change
 # over the whole clip). Positions and radii are in units of the image size;
 # the angle is in degrees and grows clockwise on screen (y points down).
 _RANGES = {
-    'x': (0.22, 0.78, 0.35, 0.45),
-    'y': (0.22, 0.78, 0.35, 0.45),
+    'x': (0.15, 0.85, 0.5, 0.6),
+    'y': (0.15, 0.85, 0.5, 0.6),
     'log_scale': (-0.35, 0.35, 0.55, 0.7),
     'angle': (-np.inf, np.inf, 140.0, 200.0),
     'opacity': (0.6, 1.0, 0.3, 0.4),
@@ -74,27 +84,51 @@ _MIN_CONTRAST = 160.0  # object vs background mean colour, L2 over RGB
 _JPEG_QUALITY = 95
 
 
-def video_label(index: int) -> int:
-    """The class of video ``index``: every 10 consecutive videos hold each
-    class once, so any whole number of blocks is balanced."""
-    return (index % len(PAIRS)) * 2 + (index // len(PAIRS)) % 2
+def toy_classes(attributes: Sequence[str] = ATTRIBUTES) -> Tuple[str, ...]:
+    """The class names when ``attributes`` are the ones that change.
+
+    Args:
+        attributes (Sequence[str]): Distinct names of :data:`ATTRIBUTES`.
+
+    Returns:
+        tuple[str, ...]: ``2 * len(attributes)`` names, decreasing first.
+    """
+    names = {attr: (dec, inc) for attr, dec, inc in PAIRS}
+    unknown = [attr for attr in attributes if attr not in names]
+    if unknown or not attributes or len(set(attributes)) != len(attributes):
+        raise ValueError(f'attributes={tuple(attributes)} must be distinct '
+                         f'names of {ATTRIBUTES}')
+    return tuple(name for attr in attributes for name in names[attr])
 
 
-def sample_clip(rng: np.random.Generator, label: int,
-                frames: int) -> Tuple[dict, Dict[str, np.ndarray]]:
+def video_label(index: int, num_pairs: int = len(PAIRS)) -> int:
+    """The class of video ``index``: every ``2 * num_pairs`` consecutive
+    videos hold each class once, so any whole number of blocks is
+    balanced."""
+    return (index % num_pairs) * 2 + (index // num_pairs) % 2
+
+
+def sample_clip(
+    rng: np.random.Generator,
+    label: int,
+    frames: int,
+    attributes: Sequence[str] = ATTRIBUTES
+) -> Tuple[dict, Dict[str, np.ndarray]]:
     """Draw the appearance and the trajectory of one clip of class ``label``.
 
     Every attribute gets a trajectory ``mid + change * (t / (T-1) - 1/2)``
     with ``change > 0``. The attribute of the class keeps it (reversed in
-    time for the decreasing class of the pair); the others are frozen at a
-    uniformly random frame of theirs. Both classes of a pair consume ``rng``
+    time for the decreasing class of the pair); the others of
+    ``attributes`` are frozen at a uniformly random frame of theirs, and
+    the rest hold :data:`NEUTRAL`. Both classes of a pair consume ``rng``
     identically, so from equal generators they give the same frames in
     opposite orders.
 
     Args:
         rng (np.random.Generator): Source of randomness.
-        label (int): Class index into :data:`CLASSES`.
+        label (int): Class index into :func:`toy_classes` ``(attributes)``.
         frames (int): T, the number of frames.
+        attributes (Sequence[str]): The attributes that are classes.
 
     Returns:
         tuple[dict, dict[str, np.ndarray]]: The appearance (see
@@ -102,9 +136,11 @@ def sample_clip(rng: np.random.Generator, label: int,
         of shape (T,).
     """
     pair, increasing = divmod(label, 2)
+    if not 0 <= pair < len(toy_classes(attributes)) // 2:
+        raise ValueError(f'label={label} is not a class of {attributes}')
     phase = np.linspace(-0.5, 0.5, frames)
     states = {}
-    for index, attr in enumerate(ATTRIBUTES):
+    for attr in ATTRIBUTES:  # all drawn: the same rng use for any subset
         low, high, min_change, max_change = _RANGES[attr]
         change = rng.uniform(min_change, max_change)
         if np.isinf(low):
@@ -112,8 +148,10 @@ def sample_clip(rng: np.random.Generator, label: int,
         else:
             mid = rng.uniform(low + change / 2, high - change / 2)
         values = mid + change * phase
-        if index != pair:
+        if attr != attributes[pair]:
             values = np.full(frames, values[rng.integers(frames)])
+            if attr not in attributes and attr in NEUTRAL:
+                values = np.full(frames, NEUTRAL[attr])
         states[attr] = values if increasing else values[::-1].copy()
     appearance = sample_appearance(rng)
     return appearance, states
@@ -227,11 +265,11 @@ def clip_rng(seed: int, draw: int) -> np.random.Generator:
 
 
 def _check_args(out_dir: str, videos: int, frames: int, size: int,
-                val_fraction: float) -> None:
+                val_fraction: float, num_classes: int) -> None:
     """Raise a ValueError naming the first bad argument."""
-    if videos < 2 * len(PAIRS) or videos % (2 * len(PAIRS)):
+    if videos < num_classes or videos % num_classes:
         raise ValueError(f'videos={videos} must be a positive multiple of '
-                         f'{2 * len(PAIRS)} (the number of classes)')
+                         f'{num_classes} (the number of classes)')
     if frames < 2:
         raise ValueError(f'frames={frames} must be at least 2')
     if size < 16:
@@ -254,23 +292,27 @@ def make_toy_actions(out_dir: str,
                      seed: int = 0,
                      size: int = 64,
                      val_fraction: float = 0.1,
-                     progress: bool = False) -> dict:
+                     progress: bool = False,
+                     attributes: Sequence[str] = ATTRIBUTES) -> dict:
     """Write a toy rawframe dataset whose classes differ only in time.
 
-    Video ``i`` has class :func:`video_label` ``(i)`` and is drawn from
-    :func:`clip_rng` ``(seed, i)``. The last ``round(val_fraction *
-    videos / 10)`` blocks of 10 videos form the validation list, so every
-    class has the same count in each split. The output is the same bytes
-    for the same arguments, and appears at ``out_dir`` only when complete.
+    Video ``i`` has class :func:`video_label` ``(i, len(attributes))`` and
+    is drawn from :func:`clip_rng` ``(seed, i)``. With K classes, the last
+    ``round(val_fraction * videos / K)`` blocks of K videos form the
+    validation list, so every class has the same count in each split. The
+    output is the same bytes for the same arguments, and appears at
+    ``out_dir`` only when complete.
 
     Args:
         out_dir (str): Output folder; must not exist or be empty.
-        videos (int): Number of clips, a multiple of the 10 classes.
+        videos (int): Number of clips, a multiple of the classes.
         frames (int): Frames per clip.
         seed (int): Seed of all randomness.
         size (int): Side of the square frames in pixels.
         val_fraction (float): Share of each class held out for validation.
         progress (bool): Show a progress bar.
+        attributes (Sequence[str]): The attributes whose pairs are the
+            classes (see :func:`toy_classes`); the others do not change.
 
     Returns:
         dict: ``classes``, ``num_train``, ``num_val``, ``num_frames`` (files
@@ -278,9 +320,11 @@ def make_toy_actions(out_dir: str,
         counts indexed by label.
     """
     out_dir = osp.abspath(out_dir)
-    _check_args(out_dir, videos, frames, size, val_fraction)
-    blocks = videos // len(CLASSES)
-    first_val = (blocks - round(val_fraction * blocks)) * len(CLASSES)
+    attributes = tuple(attributes)
+    classes = toy_classes(attributes)
+    _check_args(out_dir, videos, frames, size, val_fraction, len(classes))
+    blocks = videos // len(classes)
+    first_val = (blocks - round(val_fraction * blocks)) * len(classes)
 
     parent = osp.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
@@ -289,10 +333,10 @@ def make_toy_actions(out_dir: str,
         rows = {'train': [], 'val': []}
         indices = range(videos)
         for index in track_iter_progress(indices) if progress else indices:
-            label = video_label(index)
+            label = video_label(index, len(attributes))
             video = f'video_{index:05d}'
             clip = render_clip(*sample_clip(clip_rng(seed, index), label,
-                                            frames), size)
+                                            frames, attributes), size)
             for t, rgb in enumerate(clip):
                 mmcv.imwrite(
                     rgb[..., ::-1],
@@ -304,7 +348,7 @@ def make_toy_actions(out_dir: str,
         for split, split_rows in rows.items():
             _write_list(osp.join(tmp_dir, f'{split}_list.txt'), split_rows)
         with open(osp.join(tmp_dir, 'classes.txt'), 'w') as f:
-            f.writelines(f'{name}\n' for name in CLASSES)
+            f.writelines(f'{name}\n' for name in classes)
         os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private
         os.replace(tmp_dir, out_dir)
     except BaseException:
@@ -313,11 +357,11 @@ def make_toy_actions(out_dir: str,
 
     per_class = {
         split: np.bincount([label for _, _, label in split_rows],
-                           minlength=len(CLASSES)).tolist()
+                           minlength=len(classes)).tolist()
         for split, split_rows in rows.items()
     }
     stats = dict(
-        classes=list(CLASSES),
+        classes=list(classes),
         num_train=len(rows['train']),
         num_val=len(rows['val']),
         num_frames=videos * frames,

@@ -1,0 +1,213 @@
+"""TSN vs TSM vs online TSM on the toy temporal actions, side by side.
+
+The three recognizers (configs/toy/*_toy_actions.py) differ only in the
+backbone: a plain 2D ResNet-18 (TSN), TSM with the bidirectional shift and
+TSM with the causal shift (online). Each trains from scratch with the same
+data, schedule and seed, then is tested on the validation clips. Also
+reported:
+
+* the bidirectional TSM run causally (``direction='causal'``), offline and
+  frame by frame (``OnlineRecognizer``), without retraining;
+* the online TSM frame by frame (must equal its offline top-1);
+* the cost per new frame of streaming (one frame through
+  ``forward_stream``) vs re-running the last 8 frames as one clip, as
+  MMAction2's webcam demo does, timed round-robin in this process.
+
+Example:
+    python tools/compare_recognition.py --work-dir work_dirs/compare_rec
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import mmcv
+import torch
+from mmengine.config import Config
+from mmengine.fileio import dump
+
+import tsm_mm  # noqa: F401  (registers the models)
+from tsm_mm.apis import OnlineRecognizer, init_model, run_arm
+from tsm_mm.toy.actions import (
+    ATTRIBUTES,
+    FILENAME_TMPL,
+    make_toy_actions,
+    read_rawframe_list,
+)
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark import time_round_robin  # noqa: E402  (tools/benchmark.py)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = {
+    arm: osp.join(REPO, 'configs', 'toy', f'{name}_r18_toy_actions.py')
+    for arm, name in (('TSN', 'tsn'), ('TSM', 'tsm'),
+                      ('TSM online', 'tsm_online'))
+}
+COLUMNS = ('top1', 'top1_stream', 'train_s')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/compare_recognition')
+    parser.add_argument('--data-root', help='toy actions to use (default: '
+                        'generate them in <work-dir>/toy_actions)')
+    parser.add_argument('--videos', type=int, default=800,
+                        help='clips to generate (train + val)')
+    parser.add_argument('--attributes', nargs='+', default=['x', 'y'],
+                        choices=ATTRIBUTES, help='attributes whose two '
+                        'directions are the classes')
+    parser.add_argument('--val-fraction', type=float, default=0.1)
+    parser.add_argument('--iters', type=int, default=150)
+    parser.add_argument('--lr', type=float, default=0.05)
+    parser.add_argument('--warmup', type=int, default=20)
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--timing-repeats', type=int, default=50)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (the timings use these too)')
+    args = parser.parse_args(argv)
+    for name in ('iters', 'batch_size', 'timing_repeats', 'threads'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    return args
+
+
+def toy_data(args: argparse.Namespace) -> str:
+    """Generate the toy actions once (or take ``--data-root``)."""
+    if args.data_root:
+        if not osp.isfile(osp.join(args.data_root, 'classes.txt')):
+            raise FileNotFoundError(f'--data-root {args.data_root} has no '
+                                    'classes.txt: not a toy actions folder')
+        return args.data_root
+    root = osp.join(args.work_dir, 'toy_actions')
+    if not osp.isdir(root):
+        make_toy_actions(root, videos=args.videos, seed=args.seed,
+                         val_fraction=args.val_fraction,
+                         attributes=args.attributes)
+    return root
+
+
+def data_options(data_root: str, num_classes: int, batch_size: int) -> dict:
+    """Config overrides: dataloaders on ``data_root``, head size."""
+
+    def loader(split: str) -> dict:
+        return dict(dataset=dict(
+            ann_file=osp.join(data_root, f'{split}_list.txt'),
+            data_prefix=dict(img=osp.join(data_root, 'rawframes'))))
+
+    return dict(
+        model=dict(cls_head=dict(num_classes=num_classes)),
+        train_dataloader=dict(batch_size=batch_size, **loader('train')),
+        test_dataloader=loader('val'))
+
+
+def stream_top1(config: str, checkpoint: str, data_root: str,
+                options: dict) -> float:
+    """Top-1 on the val clips, fed frame by frame (``OnlineRecognizer``)."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    recognizer = OnlineRecognizer(init_model(cfg, checkpoint,
+                                             default_scope='mmaction'))
+    rows = read_rawframe_list(osp.join(data_root, 'val_list.txt'))
+    correct = 0
+    for video, num_frames, label in rows:
+        recognizer.reset()
+        for t in range(num_frames):
+            step = recognizer.step(mmcv.imread(osp.join(
+                data_root, 'rawframes', video, FILENAME_TMPL.format(t + 1))))
+        correct += int(step.scores.argmax()) == label
+    return correct / len(rows)
+
+
+def per_frame_cost(config: str, checkpoint: str, options: dict,
+                   repeats: int) -> Dict[str, float]:
+    """Median seconds per new frame: streaming vs re-running 8 frames."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    recognizer = OnlineRecognizer(init_model(cfg, checkpoint,
+                                             default_scope='mmaction'))
+    backbone = recognizer.model.backbone
+    size, segments = cfg.size, cfg.num_segments
+    frame = torch.randn(1, 3, size, size)
+    clip = torch.randn(segments, 3, size, size)
+    with torch.no_grad():
+        medians = time_round_robin({
+            'stream': lambda: recognizer.frame_logits(
+                backbone.forward_stream(frame, ['timing'])),
+            'clip': lambda: recognizer.frame_logits(backbone(clip)).mean(0),
+        }, repeats, 3, 'cpu')
+    return dict(clip_frames=segments, stream_ms=1e3 * medians['stream'],
+                clip_ms=1e3 * medians['clip'],
+                speedup=medians['clip'] / medians['stream'])
+
+
+def table(results: Dict[str, dict], chance: float) -> str:
+    """One row per arm: top-1 offline and frame by frame, train time."""
+    lines = [f'| {"arm":<30} | {"top-1 %":>8} | {"stream %":>8} | '
+             f'{"train s":>8} |', '|' + '-' * 32 + ('|' + '-' * 10) * 3 + '|']
+    for arm, row in results.items():
+        cells = [f'{100 * row[c]:>8.1f}' if c in row else f'{"-":>8}'
+                 for c in COLUMNS[:2]]
+        cells.append(f'{row["train_s"]:>8.0f}' if 'train_s' in row else
+                     f'{"-":>8}')
+        lines.append(f'| {arm:<30} | ' + ' | '.join(cells) + ' |')
+    lines.append(f'| {"chance":<30} | {100 * chance:>8.1f} | {"":>8} | '
+                 f'{"":>8} |')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.work_dir, exist_ok=True)
+    start = time.perf_counter()
+    data_root = toy_data(args)
+    with open(osp.join(data_root, 'classes.txt')) as f:
+        classes: List[str] = [line.strip() for line in f if line.strip()]
+    options = data_options(data_root, len(classes), args.batch_size)
+    common = dict(lr=args.lr, warmup=args.warmup, seed=args.seed,
+                  cfg_options=options)
+
+    results: Dict[str, dict] = {}
+    for arm, config in CONFIGS.items():
+        work_dir = osp.join(args.work_dir, arm.lower().replace(' ', '_'))
+        results[arm] = run_arm(config, work_dir, args.iters, **common)
+    causal = dict(options, model=dict(options['model'],
+                                      backbone=dict(direction='causal')))
+    tsm_ckpt = results['TSM']['checkpoint']
+    results['TSM run causally'] = run_arm(
+        CONFIGS['TSM'], osp.join(args.work_dir, 'tsm_causal'), 0,
+        load_from=tsm_ckpt, **dict(common, cfg_options=causal))
+    results['TSM run causally']['top1_stream'] = stream_top1(
+        CONFIGS['TSM'], tsm_ckpt, data_root, causal)
+    results['TSM online']['top1_stream'] = stream_top1(
+        CONFIGS['TSM online'], results['TSM online']['checkpoint'],
+        data_root, options)
+    cost = per_frame_cost(CONFIGS['TSM online'],
+                          results['TSM online']['checkpoint'], options,
+                          args.timing_repeats)
+    wall = time.perf_counter() - start
+
+    report = dict(results=results, per_frame=cost, classes=classes,
+                  chance=1 / len(classes), wall_s=wall, args=vars(args),
+                  torch_threads=torch.get_num_threads())
+    out = osp.join(args.work_dir, 'compare_recognition.json')
+    dump(report, out + '.tmp', file_format='json', indent=1)
+    os.replace(out + '.tmp', out)
+    print(f'\n{len(classes)} classes ({", ".join(classes)}), '
+          f'{args.iters} iterations each, seed {args.seed}; '
+          f'{wall / 60:.1f} min in all')
+    print(table(results, 1 / len(classes)))
+    print(f'per new frame ({args.threads} thread(s)): streaming '
+          f'{cost["stream_ms"]:.2f} ms, re-running '
+          f'{cost["clip_frames"]} frames '
+          f'{cost["clip_ms"]:.2f} ms: {cost["speedup"]:.1f}x')
+    print(f'json: {out}')
+    return report
+
+
+if __name__ == '__main__':
+    main()
