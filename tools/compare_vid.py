@@ -42,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/compare_vid')
     parser.add_argument('--shared-2d-iters', type=int, default=300)
     parser.add_argument('--iters', type=int, default=450)
-    parser.add_argument('--lr', type=float, default=0.02)
+    parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--train-videos', type=int, default=60)
     parser.add_argument('--val-videos', type=int, default=40)
