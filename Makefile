@@ -19,7 +19,7 @@ $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
 	$(BIN)/pip install -q '$(TORCH)'
 	$(BIN)/python -c 'import mmcv.ops' 2>/dev/null || \
 	if ls $(WHEELS)/mmcv-2.1.0-*.whl >/dev/null 2>&1; then \
-		$(BIN)/pip install -q --no-index --find-links $(WHEELS) mmcv==2.1.0; \
+		$(BIN)/pip install -q --only-binary mmcv --find-links $(WHEELS) mmcv==2.1.0; \
 	else \
 		$(BIN)/pip install -q ninja 'numpy' && \
 		MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=2 $(BIN)/pip install \
