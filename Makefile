@@ -37,6 +37,9 @@ test: install
 demo: install
 	$(BIN)/python tools/compare_vid.py --toy --work-dir work_dirs/demo
 
+compare-recognition: install
+	$(BIN)/python tools/compare_recognition.py --work-dir work_dirs/compare_recognition
+
 lint: install
 	$(BIN)/ruff check tsm_mm tools tests configs setup.py
 

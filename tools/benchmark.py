@@ -12,13 +12,13 @@ import json
 import os
 import os.path as osp
 import platform
-import time
 from typing import Callable, Dict, List
 
 import torch
 
 import tsm_mm  # noqa: F401  (patches mmaction's import)
 from tsm_mm.ops import temporal_shift
+from tsm_mm.utils import time_round_robin
 
 GROUPS: Dict[str, Callable] = {}
 
@@ -27,25 +27,6 @@ def group(fn: Callable) -> Callable:
     """Register a benchmark group under its function name."""
     GROUPS[fn.__name__] = fn
     return fn
-
-
-def time_round_robin(candidates: Dict[str, Callable], repeats: int,
-                     warmup: int, device: str) -> Dict[str, float]:
-    """Median seconds per call of each candidate, timed in turns."""
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (
-        lambda: None)
-    for fn in candidates.values():
-        for _ in range(warmup):
-            fn()
-    times: Dict[str, List[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, fn in candidates.items():
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
 def rows(title: str, medians: Dict[str, float], base: str) -> List[dict]:

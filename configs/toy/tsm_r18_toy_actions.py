@@ -76,8 +76,10 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
          end=30),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=300,
-         eta_min=1e-4)
+         eta_min=1e-5)
 ]
+# AdamW: from scratch, SGD (lr 0.01 and 0.05, momentum 0.9) stayed at chance
+# for 100-150 iterations here; AdamW 1e-3 learns left vs right in ~40
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=20, norm_type=2))

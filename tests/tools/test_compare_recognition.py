@@ -32,7 +32,8 @@ def run(tmp_path_factory):
     work_dir = str(work / 'out')
     report = compare_recognition.main([
         '--work-dir', work_dir, '--data-root', data, '--iters', '2',
-        '--warmup', '1', '--batch-size', '2', '--timing-repeats', '3'
+        '--warmup', '1', '--batch-size', '2', '--timing-repeats', '3',
+        '--timing-sizes', '32', '64'
     ])
     return work_dir, data, report
 
@@ -61,10 +62,12 @@ def test_json_and_table(run, capsys):
     for arm in ('TSM online', 'TSM run causally'):
         row = saved['results'][arm]
         assert row['top1_stream'] == row['top1']
-    cost = saved['per_frame']
-    assert cost['clip_frames'] == 8
-    assert cost['speedup'] == pytest.approx(cost['clip_ms'] /
-                                            cost['stream_ms'])
+    assert [cost['size'] for cost in saved['per_frame']] == [32, 64]
+    for cost in saved['per_frame']:
+        assert cost['clip_frames'] == 8
+        for fmt in ('', '_channels_last'):
+            assert cost['speedup' + fmt] == pytest.approx(
+                cost['clip_ms' + fmt] / cost['stream_ms' + fmt])
     assert not osp.exists(osp.join(work_dir, 'compare_recognition.json.tmp'))
 
     table = compare_recognition.table(saved['results'], saved['chance'])

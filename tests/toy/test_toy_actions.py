@@ -21,6 +21,7 @@ from tsm_mm.toy.actions import (
     render_contact_sheet,
     render_frame,
     sample_clip,
+    toy_classes,
 )
 
 VIDEOS, FRAMES, SIZE = 40, 6, 48
@@ -202,6 +203,47 @@ def test_bad_arguments(tmp_path):
         make_toy_actions(out, videos=10)
     assert os.listdir(out) == ['keep.txt']
     assert sorted(os.listdir(tmp_path)) == ['out']
+
+
+def test_attribute_subset(tmp_path):
+    """Only the picked attributes are classes; the others never change
+    (neutral pose, except the angle frozen at a random value); the pairs
+    stay time reversals and the split stays balanced."""
+    assert toy_classes(('y', 'x')) == ('moving_up', 'moving_down',
+                                       'moving_left', 'moving_right')
+    assert toy_classes() == CLASSES
+    for bad in ((), ('x', 'x'), ('z', )):
+        with pytest.raises(ValueError, match='attributes='):
+            toy_classes(bad)
+    attributes = ('x', 'y')
+    for label in range(4):
+        _, states = sample_clip(clip_rng(1, label), label, 6, attributes)
+        moving = [k for k, v in states.items() if np.ptp(v) > 0]
+        assert moving == [attributes[label // 2]]
+        assert (states['log_scale'] == 0).all()
+        assert (states['opacity'] == 1).all()
+        step = np.diff(states[moving[0]])
+        assert ((step > 0) if label % 2 else (step < 0)).all()
+        dec = render_clip(*sample_clip(clip_rng(1, 9), label // 2 * 2, 5,
+                                       attributes), 32)
+        inc = render_clip(*sample_clip(clip_rng(1, 9), label // 2 * 2 + 1,
+                                       5, attributes), 32)
+        for a, b in zip(dec, inc[::-1]):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match='label=4'):
+        sample_clip(clip_rng(1, 0), 4, 6, attributes)
+
+    out = str(tmp_path / 'xy')
+    stats = make_toy_actions(out, videos=12, frames=3, size=16,
+                             val_fraction=0.34, attributes=attributes)
+    assert stats['classes'] == list(toy_classes(attributes))
+    # 3 blocks of 4 videos, round(0.34 * 3) = 1 held out
+    assert stats['per_class'] == {'train': [2] * 4, 'val': [1] * 4}
+    with open(osp.join(out, 'classes.txt')) as f:
+        assert f.read().split() == stats['classes']
+    with pytest.raises(ValueError, match='multiple of 4'):
+        make_toy_actions(str(tmp_path / 'bad'), videos=10,
+                         attributes=attributes)
 
 
 def test_contact_sheet(toy_dir, tmp_path):
