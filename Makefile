@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q 'setuptools<80' wheel
-	$(BIN)/pip install -q '$(TORCH)'
+	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/python -c 'import mmcv.ops' 2>/dev/null || \
 	if ls $(WHEELS)/mmcv-2.1.0-*.whl >/dev/null 2>&1; then \
 		$(BIN)/pip install -q --only-binary mmcv --find-links $(WHEELS) mmcv==2.1.0; \
