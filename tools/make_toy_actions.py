@@ -20,7 +20,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--frames', type=int, default=8,
                         help='frames per clip')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--size', type=int, default=64,
+    parser.add_argument('--size', type=int, default=32,
                         help='side of the square frames in pixels')
     parser.add_argument('--val-fraction', type=float, default=0.1,
                         help='share of each class held out for validation')

@@ -12,6 +12,7 @@ import types
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.optim import OneCycleParamScheduler
 from mmengine.utils import digit_version
 
 
@@ -56,10 +57,12 @@ def _mmengine_checkpoint_globals() -> list:
     dtypes = [type(np.dtype(name)) for name in (
         'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
         'uint8', 'bool')]
-    # getattr rebuilds HistoryBuffer's bound statistics methods; calling
+    # getattr rebuilds HistoryBuffer's bound statistics methods and
+    # OneCycleLR's anneal function (a static method of its class); calling
     # anything still needs an allowed callable
-    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-            multiarray.scalar, collections.Counter, getattr, *dtypes]
+    return [HistoryBuffer, OneCycleParamScheduler, np.ndarray, np.dtype,
+            multiarray._reconstruct, multiarray.scalar, collections.Counter,
+            getattr, *dtypes]
 
 
 def allow_mmengine_checkpoints() -> bool:

@@ -27,12 +27,12 @@ def run(tmp_path_factory):
     work = tmp_path_factory.mktemp('compare')
     data = str(work / 'data')
     # 2 pairs -> 4 classes; 2 blocks of 4 videos, one held out
-    make_toy_actions(data, videos=8, frames=8, seed=0, size=64,
+    make_toy_actions(data, videos=8, frames=8, seed=0, size=32,
                      val_fraction=0.5, attributes=('x', 'y'))
     work_dir = str(work / 'out')
     report = compare_recognition.main([
         '--work-dir', work_dir, '--data-root', data, '--iters', '2',
-        '--warmup', '1', '--batch-size', '2', '--timing-repeats', '3',
+        '--batch-size', '2', '--timing-repeats', '3',
         '--timing-sizes', '32', '64'
     ])
     return work_dir, data, report
@@ -68,6 +68,7 @@ def test_json_and_table(run, capsys):
         for fmt in ('', '_channels_last'):
             assert cost['speedup' + fmt] == pytest.approx(
                 cost['clip_ms' + fmt] / cost['stream_ms' + fmt])
+            assert cost['frame_2d_ms' + fmt] > 0
     assert not osp.exists(osp.join(work_dir, 'compare_recognition.json.tmp'))
 
     table = compare_recognition.table(saved['results'], saved['chance'])

@@ -7,6 +7,7 @@ from .comparison import (
 from .streaming_inference import (
     OnlineRecognizer,
     StreamingDetector,
+    frame_logits,
     init_model,
     plot_frame_latency,
 )
@@ -15,5 +16,5 @@ from .video_io import Mp4Writer, VideoFrames
 __all__ = [
     'run_arm', 'set_data_root', 'comparison_table', 'plot_comparison',
     'init_model', 'StreamingDetector', 'OnlineRecognizer',
-    'plot_frame_latency', 'VideoFrames', 'Mp4Writer'
+    'frame_logits', 'plot_frame_latency', 'VideoFrames', 'Mp4Writer'
 ]

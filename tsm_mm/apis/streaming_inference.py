@@ -259,6 +259,22 @@ class OnlineStep(NamedTuple):
     latency: float  # seconds: preprocessor, backbone step and head
 
 
+def frame_logits(model: nn.Module, features: Tensor) -> Tensor:
+    """A recognizer head's logits per frame, before the temporal consensus.
+
+    Args:
+        model (nn.Module): A ``Recognizer2D`` with a TSN/TSM head.
+        features (Tensor): Backbone output, (N, C, h, w).
+
+    Returns:
+        Tensor: (N, num_classes).
+    """
+    head = model.cls_head
+    if getattr(head, 'avg_pool', None) is not None:
+        features = head.avg_pool(features)
+    return head.fc_cls(features.flatten(1))
+
+
 class OnlineRecognizer:
     """Recognise actions online with a causal TSM recognizer.
 
@@ -339,18 +355,8 @@ class OnlineRecognizer:
         return inputs
 
     def frame_logits(self, features: Tensor) -> Tensor:
-        """The head's logits per frame, before the temporal consensus.
-
-        Args:
-            features (Tensor): Backbone output, (N, C, h, w).
-
-        Returns:
-            Tensor: (N, num_classes).
-        """
-        head = self.model.cls_head
-        if getattr(head, 'avg_pool', None) is not None:
-            features = head.avg_pool(features)
-        return head.fc_cls(features.flatten(1))
+        """The head's logits per frame (:func:`frame_logits`)."""
+        return frame_logits(self.model, features)
 
     def step(self, frame: np.ndarray) -> OnlineStep:
         """Advance the current video by one frame.
