@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/make_toy_actions.py data/toy_actions --videos 2000 \
+    python tools/make_toy_actions.py data/toy_actions --videos 4000 \
         --contact-sheet data/toy_actions/contact_sheet.png
 """
 import argparse
@@ -15,7 +15,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='output folder (must not exist or be '
                         'empty)')
-    parser.add_argument('--videos', type=int, default=2000,
+    parser.add_argument('--videos', type=int, default=4000,
                         help='number of clips, a multiple of 10')
     parser.add_argument('--frames', type=int, default=8,
                         help='frames per clip')

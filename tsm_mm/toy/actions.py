@@ -292,7 +292,7 @@ def _write_list(path: str, rows: Sequence[Tuple[str, int, int]]) -> None:
 
 
 def make_toy_actions(out_dir: str,
-                     videos: int = 2000,
+                     videos: int = 4000,
                      frames: int = 8,
                      seed: int = 0,
                      size: int = 32,
