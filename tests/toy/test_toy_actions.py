@@ -131,7 +131,7 @@ def test_pair_classes_are_time_reversals():
 
 def test_frames_on_disk_keep_the_rendered_colours(toy_dir):
     """The JPEGs keep full-resolution chroma: every pixel is within 32 of
-    the render (OpenCV's default 4:2:0 is off by ~100 on colour edges)."""
+    the render (OpenCV's default 4:2:0: 35-100 on colour edges)."""
     out, _ = toy_dir
     for index in (0, 7, 13):
         clip = render_clip(*sample_clip(clip_rng(3, index),

@@ -81,7 +81,7 @@ _RANGES = {
 }
 _BASE_RADIUS = (0.15, 0.2)  # object radius at log_scale 0, image units
 _MIN_CONTRAST = 160.0  # object vs background mean colour, L2 over RGB
-# Full-resolution chroma (4:4:4): OpenCV's default 4:2:0 is off by ~100
+# Full-resolution chroma (4:4:4): OpenCV's default 4:2:0 is off by up to 100
 # levels on the object's colour edges; with 4:4:4 every pixel is within 32
 _JPEG_PARAMS = [
     cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
