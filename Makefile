@@ -15,7 +15,10 @@ install: $(STAMP)
 # the prebuilt wheel when ../shared/wheels has it, else a ~13 min compile.
 $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q 'setuptools<80' wheel
+	# --upgrade: a new venv's setuptools 65 already satisfies '<80', and torch
+	# (setuptools>=77.0.3) would then pull the newest one, which has no
+	# pkg_resources for mmcv's setup.py
+	$(BIN)/pip install -q --upgrade 'setuptools<80' wheel
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/python -c 'import mmcv.ops' 2>/dev/null || \
 	if ls $(WHEELS)/mmcv-2.1.0-*.whl >/dev/null 2>&1; then \
