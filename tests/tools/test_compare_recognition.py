@@ -1,22 +1,13 @@
 """tools/compare_recognition.py: a 2-iteration run on tiny toy actions."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+from tool_loader import load_tool
 
 from tsm_mm.toy.actions import make_toy_actions, read_rawframe_list
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ARMS = ('TSN', 'TSM', 'TSM online', 'TSM run causally')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 compare_recognition = load_tool('compare_recognition')

@@ -1,6 +1,5 @@
 """tools/demo_video.py, the streaming detector and the video I/O."""
 import copy
-import importlib.util
 import os
 import os.path as osp
 
@@ -12,21 +11,13 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from tool_loader import REPO, load_tool
 
 from tsm_mm.apis.streaming_inference import StreamingDetector, init_model
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm.py')
 TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 demo_video = load_tool('demo_video')

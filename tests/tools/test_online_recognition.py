@@ -1,6 +1,5 @@
 """tools/online_recognition.py and the online recognizer (causal TSM)."""
 import copy
-import importlib.util
 import os.path as osp
 import re
 
@@ -11,6 +10,7 @@ from mmaction.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from tool_loader import REPO, load_tool
 
 from tsm_mm.apis.streaming_inference import (
     OnlineRecognizer,
@@ -20,17 +20,8 @@ from tsm_mm.apis.streaming_inference import (
 from tsm_mm.apis.video_io import VideoFrames, count_frames
 from tsm_mm.toy import make_toy_actions
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ONLINE = osp.join(REPO, 'configs/toy/tsm_online_r18_toy_actions.py')
 FRAMES = 8  # the config's num_segments: one clip is the whole video
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 online_recognition = load_tool('online_recognition')
