@@ -136,7 +136,7 @@ def detector(args) -> List[dict]:
     init_default_scope('mmdet')
     models = {}
     for arm in ('2d', 'tsm'):
-        cfg = Config.fromfile(f'configs/toy/vid_faster_rcnn_{arm}.py')
+        cfg = Config.fromfile(f'configs/toy/vid_faster_rcnn_{arm}_toy.py')
         torch.manual_seed(0)
         models[arm] = MODELS.build(cfg.model).to(args.device).eval()
     frame = torch.randn(1, 1, 3, 128, 160, device=args.device)

@@ -26,8 +26,8 @@ from tsm_mm.apis.comparison import side_by_side_fps
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.toy import make_toy_vid
 
-TOY_CONFIGS = ('configs/toy/vid_faster_rcnn_2d.py',
-               'configs/toy/vid_faster_rcnn_tsm.py')
+TOY_CONFIGS = ('configs/toy/vid_faster_rcnn_2d_toy.py',
+               'configs/toy/vid_faster_rcnn_tsm_toy.py')
 
 
 def parse_args() -> argparse.Namespace:

@@ -6,9 +6,9 @@ model once, in order (a TSM backbone keeps its per-video caches). With
 the right, and the per-frame latencies of both are plotted.
 
 Example:
-    python tools/demo_video.py configs/toy/vid_faster_rcnn_tsm.py \
+    python tools/demo_video.py configs/toy/vid_faster_rcnn_tsm_toy.py \
         tsm.pth data/toy_vid/Data/VID/val/ILSVRC2015_val_00000000 \
-        --out demo.mp4 --compare-2d configs/toy/vid_faster_rcnn_2d.py 2d.pth
+        --out demo.mp4 --compare-2d configs/toy/vid_faster_rcnn_2d_toy.py 2d.pth
 """
 import argparse
 import os.path as osp

@@ -8,7 +8,7 @@ interface (names and shapes) is printed and written next to the model as
 ``<out>.json``.
 
 Example:
-    python tools/export_onnx.py configs/toy/vid_faster_rcnn_tsm.py \
+    python tools/export_onnx.py configs/toy/vid_faster_rcnn_tsm_toy.py \
         latest.pth --out tsm_step.onnx --shape 128 160
     python tools/export_onnx.py CONFIG --out clip.onnx --shape 224 224 --clip
 """

@@ -1,8 +1,8 @@
 """Test a checkpoint with MMEngine's Runner (MMDetection's shape).
 
 Example:
-    python tools/test.py configs/toy/vid_faster_rcnn_tsm.py latest.pth
-    mim test tsm_mm configs/toy/vid_faster_rcnn_tsm.py --checkpoint latest.pth
+    python tools/test.py configs/toy/vid_faster_rcnn_tsm_toy.py latest.pth
+    mim test tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py --checkpoint latest.pth
 """
 import argparse
 import os

@@ -4,8 +4,8 @@ Works for MMDetection and MMAction2 configs alike: the config's
 ``default_scope`` picks the registries; tsm_mm is imported either way.
 
 Example:
-    python tools/train.py configs/toy/vid_faster_rcnn_tsm.py
-    mim train tsm_mm configs/toy/vid_faster_rcnn_tsm.py --resume
+    python tools/train.py configs/toy/vid_faster_rcnn_tsm_toy.py
+    mim train tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py --resume
 """
 import argparse
 import os

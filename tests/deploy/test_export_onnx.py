@@ -154,7 +154,7 @@ def test_clip_export_equals_offline(tmp_path):
 
 def test_detector_step_equals_stream(tmp_path):
     cfg = Config.fromfile(osp.join(REPO,
-                                   'configs/toy/vid_faster_rcnn_tsm.py'))
+                                   'configs/toy/vid_faster_rcnn_tsm_toy.py'))
     init_default_scope('mmdet')
     torch.manual_seed(0)
     det = DET_MODELS.build(cfg.model).eval()

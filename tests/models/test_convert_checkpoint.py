@@ -164,7 +164,7 @@ def test_unknown_layouts_are_refused():
 
 def test_mmdet_2d_to_tsm(tmp_path):
     init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'))
     det_2d = DET_MODELS.build(cfg.model)
     checkpoint = dict(meta=dict(cfg=cfg.pretty_text, epoch=1),
                       state_dict=random_state(det_2d.state_dict()))

@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm.py'
-TOY_2D = 'configs/toy/vid_faster_rcnn_2d.py'
+TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
+TOY_2D = 'configs/toy/vid_faster_rcnn_2d_toy.py'
 
 
 def build(config, **backbone):

@@ -16,8 +16,8 @@ from tool_loader import REPO, load_tool
 from tsm_mm.apis.streaming_inference import StreamingDetector, init_model
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
 
-TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm.py')
-TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d.py')
+TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')
+TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py')
 
 
 demo_video = load_tool('demo_video')

@@ -22,7 +22,7 @@ from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.toy import make_toy_vid
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/toy/vid_faster_rcnn_tsm.py'
+CONFIG = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
 ITERS = 2
 LOG_LINE = re.compile(r'Iter\(train\) \[(\d+)/\d+\].*?grad_norm: (\S+)\s+'
                       r'loss: (\S+)')

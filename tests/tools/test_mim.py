@@ -77,7 +77,7 @@ def test_mim_train_and_test_detection(toy_vid_root, toy_vid_ann_dir,
                                       tmp_path):
     config = tmp_path / 'vid_tsm.py'
     config.write_text(f'''
-_base_ = '{ROOT}/configs/toy/vid_faster_rcnn_tsm.py'
+_base_ = '{ROOT}/configs/toy/vid_faster_rcnn_tsm_toy.py'
 train_dataloader = dict(dataset=dict(
     data_root='{toy_vid_root}',
     ann_file='{toy_vid_ann_dir}/imagenet_vid_train.json'))

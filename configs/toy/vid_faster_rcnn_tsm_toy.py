@@ -1,6 +1,6 @@
-# Toy twin of ../vid_faster_rcnn_tsm.py: ./vid_faster_rcnn_2d.py with the
+# Toy twin of ../vid_faster_rcnn_tsm.py: ./vid_faster_rcnn_2d_toy.py with the
 # streaming TSM backbone (causal shift over the 8-frame training clips).
-_base_ = './vid_faster_rcnn_2d.py'
+_base_ = './vid_faster_rcnn_2d_toy.py'
 
 model = dict(
     backbone=dict(
