@@ -4,6 +4,7 @@ import pytest
 
 from tsm_mm.evaluation.functional import (
     FGFA_MOTION_RANGES,
+    MOTION_RULES,
     motion_iou,
     vid_map,
 )
@@ -327,8 +328,9 @@ def ref_iou(a, b):
     return iw * ih / ua
 
 
-def ref_motion(gts):
-    """Motion IoU per frame, by loops over frames and boxes."""
+def ref_motion(gts, lone=1.0):
+    """Motion IoU per frame, by loops over frames and boxes; ``lone`` for a
+    box with no neighbour."""
     where = {}
     for g in gts:
         for b, i in zip(g['bboxes'], g['instance_ids']):
@@ -342,7 +344,7 @@ def ref_motion(gts):
                 for k in range(-10, 11)
                 if k and (g['video_id'], g['frame_id'] + k, i) in where
             ]
-            values.append(sum(ious) / len(ious) if ious else 0.0)
+            values.append(sum(ious) / len(ious) if ious else lone)
         out.append(values)
     return out
 
@@ -356,9 +358,12 @@ def ref_voc_ap(rec, prec):
                for i in range(1, len(mrec)) if mrec[i] != mrec[i - 1])
 
 
-def ref_vid_map(dets, gts, num_classes, motion_range=None):
-    """FGFA's vid_eval_motion written as loops (devkit when no range)."""
-    motion = ref_motion(gts)
+def ref_vid_map(dets, gts, num_classes, motion_range=None, rule='fgfa',
+                lone=1.0):
+    """FGFA's vid_eval_motion written as loops (devkit when no range); with
+    ``rule='mega'`` unmatched detections are weighed as mega.pytorch's
+    vid_eval.py does (per class), matching stays the devkit's."""
+    motion = ref_motion(gts, lone)
     all_motion = [m for ms in motion for m in ms]
     if motion_range is not None:
         lo, hi = motion_range
@@ -397,6 +402,8 @@ def ref_vid_map(dets, gts, num_classes, motion_range=None):
                 tp = 0.0 if ig[kmax] else 1.0
             elif motion_range is None:
                 fp = 1.0
+            elif rule == 'mega':
+                fp = mega_fp(bb, lab, g, ig, empty_weight)
             elif ov_nig > ov_ig:
                 fp = 1.0
             elif ov_ig > ov_nig:
@@ -424,6 +431,28 @@ def ref_vid_map(dets, gts, num_classes, motion_range=None):
     return sum(aps) / len(aps)
 
 
+def mega_fp(bb, lab, g, ig, empty_weight):
+    """FP weight of an unmatched detection, as mega's calc_detection_vid_
+    prec_rec: pred_ignore from the GT of its own class, then 0 -> 1."""
+    own = [k for k in range(len(g['labels'])) if g['labels'][k] == lab]
+    if not own:
+        pred_ignore = 0 if empty_weight == 1 else empty_weight
+    else:
+        ov_ig = max([ref_iou(bb, g['bboxes'][k]) for k in own if ig[k]],
+                    default=-1)
+        ov_nig = max([ref_iou(bb, g['bboxes'][k]) for k in own
+                      if not ig[k]], default=-1)
+        if ov_nig > ov_ig:
+            pred_ignore = 0
+        elif ov_ig > ov_nig:
+            pred_ignore = 1
+        else:
+            pred_ignore = sum(ig[k] for k in own) / len(own)
+    if pred_ignore == 1:
+        return 0.0
+    return 1.0 if pred_ignore == 0 else pred_ignore
+
+
 def random_scene(rng, num_classes=3):
     """Few videos with moving instances, jittered and random detections."""
     dets, gts = [], []
@@ -433,12 +462,18 @@ def random_scene(rng, num_classes=3):
         size = rng.uniform(6, 80, (num_inst, 2))
         pos = rng.uniform(0, 120, (num_inst, 2))
         speed = rng.choice([0.5, 3.0, 12.0], num_inst)
-        for t in range(int(rng.integers(4, 14))):
+        length = int(rng.integers(4, 14))
+        lone_frame = int(rng.integers(0, length))
+        for t in range(length):
             pos = pos + rng.normal(0, 1, pos.shape) * speed[:, None]
             present = rng.random(num_inst) < 0.85
             boxes = np.concatenate([pos, pos + size], 1)[present]
-            gts.append(frame_gt(video, t, boxes, labels[present],
-                                np.flatnonzero(present)))
+            box_labels, ids = labels[present], np.flatnonzero(present)
+            if t == lone_frame:  # an instance seen in this frame only
+                boxes = np.concatenate([boxes, [[30, 40, 70, 90]]])
+                box_labels = np.append(box_labels, rng.integers(num_classes))
+                ids = np.append(ids, 99)
+            gts.append(frame_gt(video, t, boxes, box_labels, ids))
             near = boxes[rng.integers(0, max(len(boxes), 1),
                                       rng.integers(0, 5))] if len(
                                           boxes) else np.zeros((0, 4))
@@ -453,18 +488,53 @@ def random_scene(rng, num_classes=3):
     return dets, gts
 
 
+@pytest.mark.parametrize('rule', MOTION_RULES)
+@pytest.mark.parametrize('lone', [0.0, 1.0])
 @pytest.mark.parametrize('seed', range(8))
-def test_matches_loop_reference(seed):
+def test_matches_loop_reference(seed, lone, rule):
     rng = np.random.default_rng(seed)
     dets, gts = random_scene(rng, num_classes=2)
-    result = vid_map(dets, gts, num_classes=2)
+    result = vid_map(dets, gts, num_classes=2, lone_motion_iou=lone,
+                     motion_rule=rule)
     assert result['mAP'] == pytest.approx(
         ref_vid_map(dets, gts, 2), abs=1e-9)
     for name, rng_ in FGFA_MOTION_RANGES.items():
         key = f'mAP_{name}'
         try:
-            expected = ref_vid_map(dets, gts, 2, rng_)
+            expected = ref_vid_map(dets, gts, 2, rng_, rule, lone)
         except ZeroDivisionError:  # no class has GT in this range
             assert np.isnan(result[key])
             continue
         assert result[key] == pytest.approx(expected, abs=1e-9), name
+
+
+def test_rules_differ_where_only_another_class_is_near():
+    # video 0: a static cat (slow: ignored in the fast range); video 1: a
+    # static dog and a fast dog (IoU 0.25 between its two frames). A dog
+    # detection on the cat, unmatched: FGFA compares with GT of any class
+    # (nearer an ignored GT -> FP 0, dog AP_fast 1); mega sees no dog GT in
+    # the frame -> FP = the dataset's in-range share, 2/6.
+    cat, dog, fast = box(0, 0, 99, 99), box(0, 0, 99, 99), [
+        box(200, 0, 299, 99), box(260, 0, 359, 99)]
+    gts = [frame_gt(0, t, [cat], [0], [1]) for t in (0, 1)] + [
+        frame_gt(1, t, [dog, fast[t]], [1, 1], [1, 2]) for t in (0, 1)]
+    dets = [frame_det([cat], [0.95], [1]), frame_det(),
+            frame_det([fast[0]], [0.9], [1]),
+            frame_det([fast[1]], [0.8], [1])]
+    ranges = {'fast': (0.0, 0.7)}
+    fgfa = vid_map(dets, gts, 2, ranges, motion_rule='fgfa')['mAP_fast']
+    mega = vid_map(dets, gts, 2, ranges, motion_rule='mega')['mAP_fast']
+    assert fgfa == pytest.approx(1.0, abs=1e-12)
+    # mega: precision 1/(1 + 1/3) at recall 1/2, 2/(2 + 1/3) at recall 1;
+    # the interpolated curve is 6/7 throughout
+    assert mega == pytest.approx(6 / 7, abs=1e-12)
+    for rule, got in (('fgfa', fgfa), ('mega', mega)):
+        assert got == pytest.approx(
+            ref_vid_map(dets, gts, 2, ranges['fast'], rule), abs=1e-12)
+
+
+def test_unknown_motion_rule_is_refused():
+    dets, gts = random_scene(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"motion_rule must be one of "
+                       r"\('fgfa', 'mega'\), got 'FGFA'"):
+        vid_map(dets, gts, 3, motion_rule='FGFA')

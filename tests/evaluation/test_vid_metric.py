@@ -9,7 +9,7 @@ from mmdet.structures import DetDataSample, TrackDataSample
 from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 
-import tsm_mm  # noqa: F401  (registers VIDMetric)
+import tsm_mm.evaluation.vid_metric  # registers VIDMetric
 
 CLASSES = ('cat', 'dog')
 S_BOX = [0, 0, 99, 99]  # static in frames 0-2: motion 1.0, slow
@@ -123,7 +123,8 @@ def test_table_is_logged(monkeypatch):
     metric = build_metric()
     metric.process({}, track_samples())
     metric.evaluate(size=2)
-    (table, ) = logged
+    assert logged[0] == 'VIDMetric: scored 4 frames of 2 videos'
+    (table, ) = logged[1:]
     for word in ('class', 'AP_slow', 'AP_medium', 'AP_fast', 'cat', 'dog'):
         assert word in table
     cat_row = next(line for line in table.splitlines() if ' cat ' in line)
@@ -134,7 +135,7 @@ def test_table_is_logged(monkeypatch):
     metric = build_metric(classwise=False)
     metric.process({}, track_samples())
     metric.evaluate(size=2)
-    assert len(logged) == 1
+    assert len(logged) == 3 and 'scored' in logged[2]  # no second table
 
 
 def write_ann_file(path):
@@ -167,22 +168,41 @@ def test_ann_file_gives_the_same_values(tmp_path):
     check(metric.evaluate(size=2), prefix='vid/')
 
 
-def test_ann_file_motion_uses_frames_not_evaluated(tmp_path):
-    # evaluate frame 2 only (S alone, found). From the data sample S has no
-    # neighbour (lone_motion_iou=0 -> fast); from the file it sees frames
-    # 0-1 (slow).
+def test_ann_file_frames_without_prediction_are_an_error(tmp_path):
+    # frame 2 alone: the file's other 3 images got no prediction
     frame = (0, 2, 12, [(S_BOX, 1)], ([S_BOX], [0.9]))
-    from_file = build_metric(ann_file=write_ann_file(tmp_path / 'val.json'),
-                             lone_motion_iou=0.0)
-    from_file.process({}, [det_sample(*frame, with_gt=False)])
-    from_sample = build_metric(lone_motion_iou=0.0)
-    from_sample.process({}, [det_sample(*frame)])
-    got_file = from_file.evaluate(size=1)
-    got_sample = from_sample.evaluate(size=1)
-    assert got_file['vid/mAP_slow'] == 1.0
-    assert math.isnan(got_file['vid/mAP_fast'])
-    assert got_sample['vid/mAP_fast'] == 1.0
-    assert math.isnan(got_sample['vid/mAP_slow'])
+    metric = build_metric(ann_file=write_ann_file(tmp_path / 'val.json'))
+    metric.process({}, [det_sample(*frame, with_gt=False)])
+    with pytest.raises(ValueError, match=r'val\.json: 3 of 4 images got no '
+                       r'prediction, first: 0/0\.JPEG \(video_id=0, '
+                       r'frame_id=0\), 0/1\.JPEG'):
+        metric.evaluate(size=1)
+
+
+def test_without_ann_file_the_given_frames_are_scored():
+    # frame 2 alone, GT from its sample: S has no neighbour there, so its
+    # motion IoU is lone_motion_iou (0 -> fast, default 1 -> slow)
+    frame = (0, 2, 12, [(S_BOX, 1)], ([S_BOX], [0.9]))
+    for lone, found, empty in ((0.0, 'fast', 'slow'), (1.0, 'slow', 'fast')):
+        metric = build_metric(lone_motion_iou=lone)
+        metric.process({}, [det_sample(*frame)])
+        got = metric.evaluate(size=1)
+        assert got[f'vid/mAP_{found}'] == 1.0
+        assert math.isnan(got[f'vid/mAP_{empty}'])
+
+
+@pytest.mark.parametrize('rule', ['fgfa', 'mega'])
+def test_motion_rule_reaches_vid_map(rule, monkeypatch):
+    seen = []
+    real = tsm_mm.evaluation.vid_metric.vid_map
+    monkeypatch.setattr(tsm_mm.evaluation.vid_metric, 'vid_map',
+                        lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    metric = build_metric(motion_rule=rule)
+    metric.process({}, track_samples())
+    metric.evaluate(size=2)
+    assert seen[0]['motion_rule'] == rule
+    with pytest.raises(ValueError, match="motion_rule must be one of"):
+        build_metric(motion_rule='fgfa ')
 
 
 def test_bad_inputs_have_clear_errors(tmp_path):

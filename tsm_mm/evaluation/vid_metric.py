@@ -3,14 +3,14 @@
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
 from mmdet.registry import METRICS
-from mmengine.evaluator import BaseMetric
 from mmengine.fileio import load
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from terminaltables import AsciiTable
 
-from .functional import FGFA_MOTION_RANGES, motion_iou, vid_map
+from .functional import FGFA_MOTION_RANGES, MOTION_RULES, motion_iou, vid_map
 
 
 def _numpy(value, dtype, shape) -> np.ndarray:
@@ -26,8 +26,15 @@ def _as_dict(element) -> dict:
 
 
 @METRICS.register_module()
-class VIDMetric(BaseMetric):
+class VIDMetric(BaseVideoMetric):
     """ImageNet-VID detection mAP (devkit) and FGFA's motion-speed mAPs.
+
+    Every processed frame is scored. MMEngine's loops call
+    ``evaluate(len(dataset))`` and a test-mode video dataset has one item
+    per *video*, while this metric keeps one result per *frame*:
+    ``BaseMetric`` would keep only the first ``len(dataset)`` frames, so
+    this class takes ``evaluate`` from MMDetection's ``BaseVideoMetric``,
+    which collects every rank's results whole.
 
     Reports ``mAP`` (ILSVRC devkit: IoU >= min(iou_thr, wh/((w+10)(h+10))),
     +1 pixel widths, VOC area AP, mean over classes with GT) and
@@ -53,9 +60,16 @@ class VIDMetric(BaseMetric):
             ``video_id``/``frame_id``, ``annotations`` with ``bbox``
             [x, y, w, h] and ``instance_id``) to take GT from, matched to
             frames by ``img_id``; motion IoUs then use every annotated frame
-            of the file. Defaults to None (GT from the data samples).
+            of the file. Every image of the file must get a prediction: a
+            missing one is an error naming how many and the first few (so
+            a subset is never scored silently). Defaults to None (GT from
+            the data samples).
         lone_motion_iou (float): motion IoU of a box with no neighbour in
-            t±1..10 (FGFA reads such empty entries as 0). Defaults to 0.0.
+            t±1..10 (FGFA reads such empty entries as 0). Defaults to 1.0.
+        motion_rule (str): ``'fgfa'`` or ``'mega'``: how the motion split
+            weighs unmatched detections, see
+            :func:`~tsm_mm.evaluation.functional.vid_map`. Defaults to
+            ``'fgfa'``.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): metric name prefix. Defaults to 'vid'.
         backend_args (dict, optional): file backend for ``ann_file``.
@@ -70,6 +84,7 @@ class VIDMetric(BaseMetric):
                  classwise: bool = True,
                  ann_file: Optional[str] = None,
                  lone_motion_iou: float = 1.0,
+                 motion_rule: str = 'fgfa',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  backend_args: Optional[dict] = None) -> None:
@@ -82,6 +97,10 @@ class VIDMetric(BaseMetric):
         self.classwise = classwise
         self.ann_file = ann_file
         self.lone_motion_iou = lone_motion_iou
+        if motion_rule not in MOTION_RULES:
+            raise ValueError(f'motion_rule must be one of {MOTION_RULES}, '
+                             f'got {motion_rule!r}')
+        self.motion_rule = motion_rule
         self._coco_vid = None
         if ann_file is not None:
             self._coco_vid = load(ann_file, backend_args=backend_args)
@@ -92,9 +111,6 @@ class VIDMetric(BaseMetric):
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         """Keep, per data sample, numpy predictions (and GT) of its frames.
-
-        One entry per data sample, so that MMEngine's result collection
-        (which trims to the dataset length) keeps every frame.
         """
         for sample in data_samples:
             sample = _as_dict(sample)
@@ -147,6 +163,10 @@ class VIDMetric(BaseMetric):
         """Compute ``mAP`` and ``mAP_<range>`` over all processed frames."""
         classes = self.dataset_meta['classes']
         frames = [frame for sample in results for frame in sample]
+        print_log(
+            f'VIDMetric: scored {len(frames)} frames of '
+            f'{len({f["video_id"] for f in frames})} videos',
+            logger='current')
         if self._coco_vid is None:
             gts = [
                 dict(video_id=f['video_id'], frame_id=f['frame_id'],
@@ -160,7 +180,8 @@ class VIDMetric(BaseMetric):
             num_classes=len(classes),
             motion_ranges=self.motion_ranges,
             iou_thr=self.iou_thr,
-            lone_motion_iou=self.lone_motion_iou)
+            lone_motion_iou=self.lone_motion_iou,
+            motion_rule=self.motion_rule)
         if self.classwise:
             self._log_table(outcome, classes)
         metrics = {'mAP': outcome['mAP']}
@@ -217,7 +238,25 @@ class VIDMetric(BaseMetric):
                      bboxes=bboxes[sel], labels=labels[sel],
                      instance_ids=instance_ids[sel], ignore_flags=ignore[sel],
                      motion_ious=motion[sel]))
+        self._check_every_image_predicted(frames, images)
         return gts
+
+    def _check_every_image_predicted(self, frames: List[dict],
+                                     images: Dict[int, dict]) -> None:
+        """Refuse to score a subset of ``ann_file``'s images."""
+        predicted = {frame['img_id'] for frame in frames}
+        missing = [img for img_id, img in images.items()
+                   if img_id not in predicted]
+        if missing:
+            first = ', '.join(
+                f"{img.get('file_name', img['id'])} (video_id="
+                f"{img.get('video_id')}, frame_id={img.get('frame_id')})"
+                for img in missing[:5])
+            raise ValueError(
+                f'{self.ann_file}: {len(missing)} of {len(images)} images got '
+                f'no prediction, first: {first}. Test every frame of the '
+                'file, or leave ann_file unset to score the frames given '
+                '(GT from the data samples)')
 
     def _log_table(self, outcome: dict, classes: Sequence[str]) -> None:
         """Log gts/dets/recall/AP per class, one AP column per range."""

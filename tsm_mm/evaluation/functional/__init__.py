@@ -1,5 +1,6 @@
 from .vid_map import (
     FGFA_MOTION_RANGES,
+    MOTION_RULES,
     devkit_iou_thresholds,
     motion_iou,
     pairwise_box_iou,
@@ -8,6 +9,6 @@ from .vid_map import (
 )
 
 __all__ = [
-    'FGFA_MOTION_RANGES', 'devkit_iou_thresholds', 'motion_iou',
-    'pairwise_box_iou', 'vid_map', 'voc_area_ap'
+    'FGFA_MOTION_RANGES', 'MOTION_RULES', 'devkit_iou_thresholds',
+    'motion_iou', 'pairwise_box_iou', 'vid_map', 'voc_area_ap'
 ]

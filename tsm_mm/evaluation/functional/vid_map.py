@@ -6,8 +6,10 @@ once), one sort of all detections by score, TP/FP by cumulative sums and the
 VOC area AP. The devkit's greedy matching, sequential per frame, runs in a
 few vectorized rounds (see ``_greedy_match``); no Python loop per box.
 
-References: ILSVRC2015 devkit ``evaluation/eval_vid_detection.m`` and FGFA
-``lib/dataset/imagenet_vid_eval_motion.py`` (Zhu et al., ICCV 2017).
+References: ILSVRC2015 devkit ``evaluation/eval_vid_detection.m``, FGFA
+``lib/dataset/imagenet_vid_eval_motion.py`` (Zhu et al., ICCV 2017) and
+mega.pytorch ``mega_core/data/datasets/evaluation/vid/vid_eval.py`` (the
+per-class variant of FGFA's motion split, see ``motion_rule``).
 """
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
@@ -20,6 +22,7 @@ FGFA_MOTION_RANGES: Dict[str, Tuple[float, float]] = {
     'medium': (0.7, 0.9),
     'fast': (0.0, 0.7),
 }
+MOTION_RULES = ('fgfa', 'mega')
 
 
 def pairwise_box_iou(boxes1: np.ndarray,
@@ -290,7 +293,8 @@ def vid_map(det_results: Sequence[dict],
                 FGFA_MOTION_RANGES),
             iou_thr: float = 0.5,
             pixel_tolerance: float = 10,
-            lone_motion_iou: float = 1.0) -> dict:
+            lone_motion_iou: float = 1.0,
+            motion_rule: str = 'fgfa') -> dict:
     """ImageNet-VID mAP (devkit) and FGFA's mAP per motion-speed range.
 
     Devkit rule: +1 pixel widths; a detection matches an unmatched GT of its
@@ -311,6 +315,14 @@ def vid_map(det_results: Sequence[dict],
     In the overall mAP flagged GT are ignored the same way and every
     unmatched detection is a full FP (devkit).
 
+    ``motion_rule='mega'`` weighs unmatched detections as mega.pytorch's
+    ``vid_eval.py`` does (codebases derived from it report with this rule):
+    the best IoUs are compared with ignored vs kept GT of the detection's
+    own class only; a tie takes the ignored share of that class's GT in the
+    frame, and a frame without GT of that class the dataset-wide in-range
+    share (a share of exactly 0 or 1 there gives a full FP, as its code
+    does). Matching and AP stay the devkit's in both rules.
+
     Args:
         det_results (Sequence[dict]): per frame, ``bboxes`` (n, 4) xyxy,
             ``scores`` (n,), ``labels`` (n,) in [0, num_classes).
@@ -327,7 +339,11 @@ def vid_map(det_results: Sequence[dict],
         pixel_tolerance (float): the devkit's small-box tolerance.
             Defaults to 10.
         lone_motion_iou (float): motion IoU of a box with no neighbour, see
-            :func:`motion_iou`. Defaults to 0.0.
+            :func:`motion_iou`. Defaults to 1.0.
+        motion_rule (str): how unmatched detections are weighed in the
+            motion split: ``'fgfa'`` (FGFA's ``imagenet_vid_eval_motion.py``)
+            or ``'mega'`` (mega.pytorch's ``vid_eval.py``). Defaults to
+            ``'fgfa'``.
 
     Returns:
         dict: ``mAP`` and ``mAP_<range>`` (nan without GT), ``num_dets``
@@ -337,6 +353,9 @@ def vid_map(det_results: Sequence[dict],
     if len(det_results) != len(gt_annotations):
         raise ValueError(f'{len(det_results)} det_results but '
                          f'{len(gt_annotations)} gt_annotations')
+    if motion_rule not in MOTION_RULES:
+        raise ValueError(f'motion_rule must be one of {MOTION_RULES}, got '
+                         f'{motion_rule!r}')
     motion_ranges = dict(motion_ranges or {})
     for name, (low, high) in motion_ranges.items():
         if not low <= high:
@@ -371,9 +390,10 @@ def vid_map(det_results: Sequence[dict],
     for name, (low, high) in motion_ranges.items():
         in_range = (gt['motion'] >= low) & (gt['motion'] <= high)
         ignored = gt['ignore'] | ~in_range
-        fp_weight = _fgfa_fp_weight(ignored, in_range, gt['frame'],
-                                    gt['counts'], det_frame, pair_iou,
-                                    pair_gt, det_pair_start, pairs_per_det)
+        fp_weight = _motion_fp_weight(
+            motion_rule, ignored, in_range, gt, det_frame, det_labels,
+            num_classes, pair_det, pair_gt, pair_iou, det_pair_start,
+            pairs_per_det)
         classwise[name] = score(ignored, fp_weight)
 
     def mean_ap(ap: np.ndarray) -> float:
@@ -490,29 +510,58 @@ class _ClasswiseAP:
         return dict(ap=ap, num_gts=num_gts, recall=recall)
 
 
-def _fgfa_fp_weight(ignored: np.ndarray, in_range: np.ndarray,
-                    gt_frame: np.ndarray, gt_counts: np.ndarray,
-                    det_frame: np.ndarray, pair_iou: np.ndarray,
-                    pair_gt: np.ndarray, det_pair_start: np.ndarray,
-                    pairs_per_det: np.ndarray) -> np.ndarray:
-    """FP weight of every detection if unmatched, as FGFA weighs it."""
-    num_dets = len(det_frame)
+def _best_ious(pair_iou: np.ndarray, pair_ignored: np.ndarray,
+               pair_counts: np.ndarray, det_pair_start: np.ndarray,
+               num_dets: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Per detection, best IoU with ignored and with kept GT of its pairs
+    (-1 where it has none)."""
     best_ignored = np.full(num_dets, -1.0)
     best_kept = np.full(num_dets, -1.0)
-    has_pairs = pairs_per_det > 0
+    has_pairs = pair_counts > 0
     if has_pairs.any():
         starts = det_pair_start[has_pairs]
-        pair_ignored = ignored[pair_gt]
         best_ignored[has_pairs] = np.maximum.reduceat(
             np.where(pair_ignored, pair_iou, -1.0), starts)
         best_kept[has_pairs] = np.maximum.reduceat(
             np.where(pair_ignored, -1.0, pair_iou), starts)
-    num_gts = gt_counts[det_frame]
-    ignored_share = np.bincount(
-        gt_frame, weights=ignored, minlength=len(gt_counts))[det_frame] / (
-            np.maximum(num_gts, 1))
-    empty_frame_weight = in_range.mean() if in_range.size else 1.0
-    tie = np.where(num_gts > 0, ignored_share, empty_frame_weight)
-    # FGFA vid_eval_motion: 1 nearer a kept GT, 0 nearer an ignored, else tie
+    return best_ignored, best_kept
+
+
+def _motion_fp_weight(rule: str, ignored: np.ndarray, in_range: np.ndarray,
+                      gt: dict, det_frame: np.ndarray,
+                      det_labels: np.ndarray, num_classes: int,
+                      pair_det: np.ndarray, pair_gt: np.ndarray,
+                      pair_iou: np.ndarray, det_pair_start: np.ndarray,
+                      pairs_per_det: np.ndarray) -> np.ndarray:
+    """FP weight of every detection if unmatched, under FGFA's or mega's
+    rule: 1 nearer a kept GT, 0 nearer an ignored one, else a tie weight."""
+    num_dets = len(det_frame)
+    dataset_share = in_range.mean() if in_range.size else 1.0
+    if rule == 'fgfa':  # GT of any class in the frame
+        best_ignored, best_kept = _best_ious(
+            pair_iou, ignored[pair_gt], pairs_per_det, det_pair_start,
+            num_dets)
+        num_gts = gt['counts'][det_frame]
+        num_ignored = np.bincount(gt['frame'], weights=ignored,
+                                  minlength=len(gt['counts']))[det_frame]
+        empty_weight = dataset_share
+    else:  # mega: GT of the detection's own class only
+        own = det_labels[pair_det] == gt['labels'][pair_gt]
+        own_counts = np.bincount(pair_det[own], minlength=num_dets)
+        # pairs come grouped by detection, so the own-class pairs do too
+        own_start = np.cumsum(own_counts) - own_counts
+        best_ignored, best_kept = _best_ious(
+            pair_iou[own], ignored[pair_gt[own]], own_counts, own_start,
+            num_dets)
+        cell = gt['frame'] * num_classes + gt['labels']
+        size = len(gt['counts']) * num_classes
+        det_cell = det_frame * num_classes + det_labels
+        num_gts = np.bincount(cell, minlength=size)[det_cell]
+        num_ignored = np.bincount(cell, weights=ignored,
+                                  minlength=size)[det_cell]
+        # its code maps a weight of 0 (and of 1) to a full FP
+        empty_weight = dataset_share if 0 < dataset_share < 1 else 1.0
+    tie = np.where(num_gts > 0, num_ignored / np.maximum(num_gts, 1),
+                   empty_weight)
     return np.where(best_kept > best_ignored, 1.0,
                     np.where(best_ignored > best_kept, 0.0, tie))

@@ -1,0 +1,48 @@
+"""Test fixture: a detector that echoes each frame's ground truth, with
+misses and false boxes that depend on the frame, so that the mAP changes
+with the set of frames scored. Registered as ``GTEchoDetector``."""
+from typing import List
+
+import torch
+from mmdet.registry import MODELS
+from mmengine.model import BaseModel
+from mmengine.structures import InstanceData
+from torch import nn
+
+FALSE_BOX = [0.0, 0.0, 15.0, 15.0]
+
+
+def echo(video_id: int, frame_id: int, boxes: List[List[float]],
+         labels: List[int]) -> dict:
+    """Predictions of one frame: GT kept unless (video + frame) % 3 == 0,
+    plus one false box of class 0 whose score grows with the frame."""
+    keep = (video_id + frame_id) % 3 != 0
+    kept = list(boxes) if keep else []
+    return dict(
+        bboxes=kept + [FALSE_BOX],
+        scores=[0.9 - 0.01 * frame_id] * len(kept) + [0.5 + 0.03 * frame_id],
+        labels=(list(labels) if keep else []) + [0])
+
+
+@MODELS.register_module()
+class GTEchoDetector(BaseModel):
+    """Predicts :func:`echo` of the raw GT (``instances``) of each frame."""
+
+    def __init__(self, data_preprocessor=None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor)
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, inputs, data_samples=None, mode='predict'):
+        if mode != 'predict':
+            raise NotImplementedError(mode)
+        for track in data_samples:
+            for frame in track.video_data_samples:
+                meta = frame.metainfo
+                pred = echo(meta['video_id'], meta['frame_id'],
+                            [i['bbox'] for i in frame.instances],
+                            [i['bbox_label'] for i in frame.instances])
+                frame.pred_instances = InstanceData(
+                    bboxes=torch.tensor(pred['bboxes']).view(-1, 4),
+                    scores=torch.tensor(pred['scores']),
+                    labels=torch.tensor(pred['labels'], dtype=torch.long))
+        return data_samples
