@@ -19,12 +19,17 @@ def parse_args() -> argparse.Namespace:
                         help='folder for the json files')
     parser.add_argument('--splits', nargs='+', default=list(SPLIT_JSONS),
                         choices=list(SPLIT_JSONS))
+    parser.add_argument('--mmtracking-key-frames', action='store_true',
+                        help='mark the frame before each of FGFA\'s train '
+                        'key frames, as mmtracking\'s converter does (to '
+                        'compare with mmtracking\'s numbers)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    paths = convert_imagenet_vid(args.root, args.out, args.splits)
+    paths = convert_imagenet_vid(args.root, args.out, args.splits,
+                                 args.mmtracking_key_frames)
     for split, path in paths.items():
         print(f'{split}: {path}')
 

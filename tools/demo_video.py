@@ -8,7 +8,8 @@ the right, and the per-frame latencies of both are plotted.
 Example:
     python tools/demo_video.py configs/toy/vid_faster_rcnn_tsm_toy.py \
         tsm.pth data/toy_vid/Data/VID/val/ILSVRC2015_val_00000000 \
-        --out demo.mp4 --compare-2d configs/toy/vid_faster_rcnn_2d_toy.py 2d.pth
+        --out demo.mp4 \
+        --compare-2d configs/toy/vid_faster_rcnn_2d_toy.py 2d.pth
 """
 import argparse
 import os.path as osp
@@ -34,7 +35,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='detector config (VideoFasterRCNN)')
     parser.add_argument('checkpoint', nargs='?', help='its weights (random '
                         'weights when left out: a smoke test)')
-    parser.add_argument('input', help='a video file or a folder of frames')
+    parser.add_argument('input', help='a video file or a folder of frames '
+                        '(natural order: 2.jpg before 10.jpg)')
     parser.add_argument('--out', required=True, help='the annotated mp4')
     parser.add_argument('--compare-2d', nargs='+',
                         metavar=('CONFIG_2D', 'CKPT_2D'),

@@ -30,7 +30,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='recognizer config (TSMResNet)')
     parser.add_argument('checkpoint', nargs='?', help='its weights (random '
                         'weights when left out: a smoke test)')
-    parser.add_argument('input', help='a video file or a folder of frames')
+    parser.add_argument('input', help='a video file or a folder of frames '
+                        '(natural order: 2.jpg before 10.jpg)')
     parser.add_argument('--out', help='an mp4 with the prediction drawn')
     parser.add_argument('--classes', help='class names, one per line '
                         '(default: the checkpoint\'s or config\'s)')

@@ -1,16 +1,21 @@
 """ILSVRC2015 -> CocoVID conversion on the toy set, and on broken copies."""
+import copy
+import errno
 import json
+import logging
 import os
 import os.path as osp
 import re
 import runpy
 import shutil
 import sys
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 import pytest
 
-from tsm_mm.datasets.convert_vid import convert_imagenet_vid
+from tsm_mm.datasets import convert_vid
+from tsm_mm.datasets.convert_vid import convert_imagenet_vid, fit_box
 from tsm_mm.datasets.vid_classes import VID_CLASSES, VID_SYNSETS
 
 TRAIN0 = 'train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000'
@@ -231,3 +236,133 @@ def test_lists_dir_and_cli(broken_root, tmp_path, monkeypatch):
     for image in load(str(tmp_path / 'ann'), 'val')['images']:
         per_video[image['video_id']] += 1
     assert dict(per_video) == {1: 8, 2: 8}
+
+
+def _repeated_trackid(root):
+    path = osp.join(root, 'Annotations/VID', VAL1, '000005.xml')
+    tree = ET.parse(path)
+    annotation = tree.getroot()
+    annotation.append(copy.deepcopy(annotation.find('object')))
+    tree.write(path)
+    return path, ValueError, 'more than once'
+
+
+def test_repeated_trackid_names_the_xml(broken_root, tmp_path):
+    culprit, error, words = _repeated_trackid(broken_root)
+    with pytest.raises(error, match=words) as info:
+        convert_imagenet_vid(broken_root, str(tmp_path / 'out'))
+    assert culprit in str(info.value)
+    assert not osp.exists(tmp_path / 'out')
+
+
+def set_box(path, index, box):
+    """Rewrite the corners of the index-th object of an XML file."""
+    tree = ET.parse(path)
+    bndbox = tree.getroot().findall('object')[index].find('bndbox')
+    for tag, value in zip(('xmin', 'ymin', 'xmax', 'ymax'), box):
+        bndbox.find(tag).text = str(value)
+    tree.write(path)
+
+
+def test_boxes_are_clipped_or_dropped_with_one_warning(
+        broken_root, toy_vid, tmp_path, monkeypatch):
+    _, stats = toy_vid
+    xml = {f: osp.join(broken_root, 'Annotations/VID', VAL1, f'{f:06d}.xml')
+           for f in (2, 4, 6)}
+    det_xml = osp.join(broken_root, 'Annotations/DET', DET1 + '.xml')
+    set_box(xml[2], 0, (-5, 10, 170, 30))  # 160x120 image: clipped
+    set_box(xml[4], 0, (50, 10, 40, 30))  # inverted: dropped
+    set_box(xml[6], 0, (161, 10, 200, 30))  # wholly outside: dropped
+    set_box(det_xml, 1, (20, 30, 40, 30))  # zero height: dropped
+    # (object 0 of that image is a person, outside the 30 classes)
+    warnings = []
+    monkeypatch.setattr(
+        convert_vid, 'print_log', lambda msg, logger=None, level=None:
+        warnings.append(msg) if level == logging.WARNING else None)
+    out = str(tmp_path / 'out')
+    convert_imagenet_vid(broken_root, out)
+    val, det = load(out, 'val'), load(out, 'det')
+    assert len(val['annotations']) == stats['val']['boxes'] - 2
+    assert len(det['annotations']) == stats['det']['boxes'] - 1
+    image = next(i for i in val['images']
+                 if i['file_name'] == f'{VAL1}/000002.JPEG')
+    clipped = next(a for a in val['annotations']
+                   if a['image_id'] == image['id'])
+    assert clipped['bbox'] == [0, 10, 160, 20] and clipped['area'] == 3200
+    # one warning per split with fixes: how many, and in which files
+    assert len(warnings) == 2
+    assert warnings[0].startswith('val: 1 boxes clipped')
+    assert '2 inverted, zero-area or outside boxes dropped, in 3 files: ' \
+        f'{xml[2]}, {xml[4]}, {xml[6]}' in warnings[0]
+    assert warnings[1].startswith('det: 0 boxes clipped')
+    assert f'1 inverted, zero-area or outside boxes dropped, in 1 files: ' \
+        f'{det_xml}' in warnings[1]
+
+
+def test_fit_box_hand_computed():
+    assert fit_box((3, 4, 10, 8), 20, 10) == [3, 4, 10, 8]
+    assert fit_box((-3, -4, 25, 18), 20, 10) == [0, 0, 20, 10]
+    assert fit_box((5, 4, 5, 8), 20, 10) is None  # zero width
+    assert fit_box((6, 4, 5, 8), 20, 10) is None  # inverted
+    assert fit_box((20, 4, 30, 8), 20, 10) is None  # right of the image
+
+
+@pytest.mark.parametrize('blocker', ['disk_full', 'folder_in_the_way'])
+def test_splits_are_replaced_all_or_none(toy_vid_root, tmp_path,
+                                         monkeypatch, blocker):
+    """A failing third write leaves every previous json as it was."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    names = ['imagenet_vid_train.json', 'imagenet_vid_val.json',
+             'imagenet_det_train.json']
+    for name in names[:2]:
+        (out / name).write_text(f'{{"old": "{name}"}}')
+    third = out / names[2]
+    if blocker == 'disk_full':
+        third.write_text('{"old": "det"}')
+        real_dump, calls = convert_vid.dump, []
+
+        def dump(content, file, file_format):
+            calls.append(file)
+            if len(calls) == 3:
+                file.write('{"partial')
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_dump(content, file, file_format=file_format)
+
+        monkeypatch.setattr(convert_vid, 'dump', dump)
+        error = OSError
+    else:
+        third.mkdir()
+        error = IsADirectoryError
+    with pytest.raises(error) as info:
+        convert_imagenet_vid(toy_vid_root, str(out))
+    assert str(third) in str(info.value)
+    assert sorted(os.listdir(out)) == sorted(names)  # no temporary file
+    for name in names[:2]:
+        assert (out / name).read_text() == f'{{"old": "{name}"}}'
+    if blocker == 'disk_full':
+        assert third.read_text() == '{"old": "det"}'
+        assert info.value.errno == errno.ENOSPC
+
+
+@pytest.mark.parametrize('mmtracking, expected', [
+    (False, [0, 1, 4, 6]),  # FGFA's 0-based indices, as listed
+    (True, [0, 3, 5]),  # mmtracking's: one earlier, listed 0 is lost
+])
+def test_mmtracking_key_frames(broken_root, tmp_path, monkeypatch,
+                               mmtracking, expected):
+    lines = ''.join(f'{TRAIN0} 1 {f} 8\n' for f in (0, 1, 4, 6))
+    with open(osp.join(broken_root, 'ImageSets/VID_train_15frames.txt'),
+              'w') as f:
+        f.write(lines)
+    out = str(tmp_path / 'out')
+    monkeypatch.setattr(sys, 'argv', [
+        'convert_imagenet_vid.py', '--root', broken_root, '--out', out,
+        '--splits', 'train'
+    ] + ['--mmtracking-key-frames'] * mmtracking)
+    runpy.run_path(
+        osp.join(osp.dirname(__file__), '../../tools/convert_imagenet_vid.py'),
+        run_name='__main__')
+    coco = load(out, 'train')
+    assert [i['frame_id'] for i in coco['images']
+            if i['is_vid_train_frame']] == expected

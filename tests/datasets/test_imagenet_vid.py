@@ -8,6 +8,8 @@ green value encodes its frame index, so the pixels tell which frame arrived.
 import json
 import os
 import os.path as osp
+import re
+import shutil
 
 import cv2
 import numpy as np
@@ -565,3 +567,96 @@ def test_toy_ilsvrc_through_converter(tmp_path):
             assert s[0].ori_video_length == 6
     check_interleaved(batches, {1: 6, 2: 6}, 2)
     assert len(batches) == stats['val']['frames'] // 2
+
+
+# ------------------------------------ checks at build time and on reading
+def test_missing_ann_file_says_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        build('annotations/imagenet_vid_train.json',
+              data_root='data/ILSVRC2015/')
+    message = str(info.value)
+    root = osp.join(str(tmp_path), 'data', 'ILSVRC2015')
+    ann_dir = osp.join(root, 'annotations')
+    assert f'{ann_dir}/imagenet_vid_train.json does not exist' in message
+    assert (f'python tools/convert_imagenet_vid.py --root {root} --out '
+            f'{ann_dir}\n') in message
+    assert 'python tools/compare_vid.py --toy' in message
+    assert 'python tools/make_toy_vid.py data/toy_vid' in message
+
+
+@pytest.fixture
+def private_vid(ann_file, tmp_path):
+    """A private copy of the fixture (images and json) to break."""
+    shutil.copytree(osp.dirname(ann_file), tmp_path / 'vid')
+    path = str(tmp_path / 'vid' / 'vid.json')
+    with open(path) as f:
+        return path, json.load(f)
+
+
+def rewrite(path, data):
+    with open(path, 'w') as f:
+        json.dump(data, f)
+    return path
+
+
+@pytest.mark.parametrize('content, words', [
+    (b'', 'an empty file'), (b'not a jpeg', 'not a decodable image')])
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_unreadable_image_is_named(private_vid, content, words, test_mode):
+    path, _ = private_vid
+    image = osp.join(osp.dirname(path), 'Data', 'a', '000002.JPEG')
+    with open(image, 'wb') as f:
+        f.write(content)
+    dataset = build(path, clip_len=2, test_mode=test_mode,
+                    pipeline=make_test_pipeline() if test_mode else
+                    make_train_pipeline())
+    dataset[(0, 1)]  # frames 0, 1 (training) or frame 1 (test) are fine
+    with pytest.raises(ValueError, match=f'{image}: {words}'):
+        dataset[(0, 2) if test_mode else (0, 3)]
+
+
+def test_frame_ids_must_follow_file_names(private_vid):
+    path, data = private_vid
+    a = {i['frame_id']: i for i in data['images'] if i.get('video_id') == 1}
+    a[2]['frame_id'], a[5]['frame_id'] = 5, 2  # order differs from files
+    rewrite(path, data)
+    with pytest.raises(ValueError, match=r"video 'a' \(video_id 1\): its "
+                       'frame_ids disagree with the frame numbers of its '
+                       "file names: frame_id 0 is 'a/000000.JPEG' but "
+                       "frame_id 2 is 'a/000005.JPEG'"):
+        build(path)
+    # a constant offset (1-based names) is fine: the order is the same
+    for f, image in a.items():
+        image['frame_id'] = f
+        image['file_name'] = f'a/{f + 1:06d}.JPEG'
+    rewrite(path, data)
+    assert build(path, test_mode=True).get_len_per_video(0) == 8
+
+
+@pytest.mark.parametrize('drop, words', [
+    ({4}, 'frame_ids 0..7 over 7 frames; frame_id 4 is missing'),
+    ({0}, 'frame_ids 1..7 over 7 frames; frame_id 0 is missing')])
+def test_test_video_frame_ids_without_gap(private_vid, drop, words):
+    path, data = private_vid
+    gone = {i['id'] for i in data['images']
+            if i.get('video_id') == 1 and i['frame_id'] in drop}
+    data['images'] = [i for i in data['images'] if i['id'] not in gone]
+    data['annotations'] = [a for a in data['annotations']
+                           if a['image_id'] not in gone]
+    rewrite(path, data)
+    with pytest.raises(ValueError, match=re.escape(
+            f"{path}: video 'a' (video_id 1) has {words}")):
+        build(path, test_mode=True, pipeline=make_test_pipeline())
+    # training clips need no frame_id 0..n-1
+    assert build(path, key_frames='all').get_len_per_video(0) == 7
+
+
+def test_repeated_frame_id_names_the_video(private_vid):
+    path, data = private_vid
+    b = [i for i in data['images'] if i.get('video_id') == 2]
+    b[0]['frame_id'] = b[1]['frame_id']
+    rewrite(path, data)
+    with pytest.raises(ValueError, match=r"video 'b' \(video_id 2\) has "
+                       'repeated frame_id'):
+        build(path)

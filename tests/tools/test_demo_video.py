@@ -219,3 +219,29 @@ def test_mp4_writer_rejects_a_frame_of_another_size(tmp_path):
             writer.write(np.full((24, 32, 3), value, np.uint8))
     means = [frame.mean() for frame in VideoFrames(out)]
     assert np.allclose(means, [0, 100, 200], atol=8)  # mp4 is lossy
+
+
+def write_cut_avi(path, num_frames=30, size=(64, 48)):
+    """An MJPG avi of noise frames cut to half its bytes: it ends before
+    the frame count its header declares."""
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 10, size)
+    for _ in range(num_frames):
+        writer.write(rng.integers(0, 255, (size[1], size[0], 3), np.uint8))
+    writer.release()
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+
+
+def test_demo_video_that_ends_early_fails_and_writes_nothing(tmp_path):
+    path = str(tmp_path / 'cut.avi')
+    write_cut_avi(path)
+    out = tmp_path / 'out.mp4'
+    out.write_bytes(b'an older result')
+    with pytest.raises(ValueError, match=f'{path} ended after [1-9][0-9]? '
+                       'of the 30 frames its container declares'):
+        demo_video.main([TOY_2D, path, '--out', str(out)])
+    assert out.read_bytes() == b'an older result'
+    assert sorted(os.listdir(tmp_path)) == ['cut.avi', 'out.mp4']

@@ -2,8 +2,11 @@
 import copy
 import os.path as osp
 import re
+import subprocess
+import sys
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from mmaction.registry import DATASETS
@@ -155,3 +158,30 @@ def test_frame_pipeline_keeps_what_follows_decoding():
         dict(type='PackActionInputs')]
     with pytest.raises(ValueError, match='no decoding step'):
         recognition_frame_pipeline(pipeline[3:])
+
+
+def test_tool_video_that_ends_early_exits_non_zero(tmp_path):
+    """Run as a script: the frames read are printed, then the error, and
+    the exit status is not 0; no mp4 is left."""
+    path = str(tmp_path / 'cut.avi')
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (64, 48))
+    for _ in range(30):
+        writer.write(rng.integers(0, 255, (48, 64, 3), np.uint8))
+    writer.release()
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    out = str(tmp_path / 'online.mp4')
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/online_recognition.py'),
+         ONLINE, path, '--out', out, '--device', 'cpu'],
+        capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode != 0
+    num_read = len(re.findall(r'^frame +\d+: ', result.stdout, re.M))
+    assert 0 < num_read < 30
+    assert (f'{path} ended after {num_read} of the 30 frames its container '
+            'declares') in result.stderr
+    assert not osp.exists(out)

@@ -1,8 +1,9 @@
 """Frames in (a video file or a folder of images) and an mp4 out."""
 import os
 import os.path as osp
+import re
 import uuid
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -12,13 +13,30 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
 DEFAULT_FPS = 25.0  # for folders of frames, which carry no frame rate
 
 
+class TruncatedVideoError(ValueError):
+    """A video file ended before the frame count its container declares."""
+
+
+def natural_key(name: str) -> List[Union[int, str]]:
+    """Sort key that orders the numbers in names by value.
+
+    ``'frame_2.jpg'`` comes before ``'frame_10.jpg'`` (a plain sort puts
+    ``1, 10, 11, 2``). Written here: neither mmengine nor mmcv has one.
+    """
+    return [int(part) if part.isdigit() else part
+            for part in re.split(r'(\d+)', name)]
+
+
 class VideoFrames:
     """The frames of a video file or of a folder of images, BGR uint8.
 
     Opening checks the input: a missing path, a file OpenCV cannot open as
     a video, or a video or folder without a readable frame raises an error
     that names the path. Iterating yields the frames in order (a folder's
-    images sorted by name); every frame must have the first one's size.
+    images in natural order of their names: ``2.jpg`` before ``10.jpg``);
+    every frame must have the first one's size, and a video file that ends
+    before the frame count its container declares raises
+    :class:`TruncatedVideoError` after its last readable frame.
 
     Args:
         path (str): A video file (anything ``cv2.VideoCapture`` reads) or a
@@ -27,7 +45,7 @@ class VideoFrames:
     Attributes:
         fps (float): Frames per second (:data:`DEFAULT_FPS` for folders).
         num_frames (int): Frames of a folder; for a video file, the count
-            its container declares (may be approximate, 0 when unknown).
+            its container declares (0 when unknown).
         size (tuple[int, int]): ``(width, height)`` of the first frame.
     """
 
@@ -37,9 +55,10 @@ class VideoFrames:
             raise FileNotFoundError(f'no video or folder of frames at {path}')
         self._files: Optional[List[str]] = None
         if osp.isdir(path):
-            self._files = sorted(
-                osp.join(path, name) for name in os.listdir(path)
-                if name.lower().endswith(IMAGE_EXTENSIONS))
+            self._files = [
+                osp.join(path, name)
+                for name in sorted(os.listdir(path), key=natural_key)
+                if name.lower().endswith(IMAGE_EXTENSIONS)]
             if not self._files:
                 raise ValueError(f'{path} is a folder without images '
                                  f'({", ".join(IMAGE_EXTENSIONS)})')
@@ -82,7 +101,13 @@ class VideoFrames:
         return frame
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        """Yield every frame, (H, W, 3) BGR uint8, in order."""
+        """Yield every frame, (H, W, 3) BGR uint8, in order.
+
+        Raises:
+            ValueError: An image of a folder cannot be read, or a frame's
+                size differs from the first one's.
+            TruncatedVideoError: The video file ended early.
+        """
         if self._files is not None:
             for file in self._files:
                 yield self._check_size(self._read_image(file), file)
@@ -93,12 +118,17 @@ class VideoFrames:
             while True:
                 ok, frame = capture.read()
                 if not ok:
-                    return
+                    break
                 yield self._check_size(frame,
                                        f'frame {index} of {self.path}')
                 index += 1
         finally:
             capture.release()
+        if index < self.num_frames:
+            raise TruncatedVideoError(
+                f'{self.path} ended after {index} of the {self.num_frames} '
+                'frames its container declares (a truncated or corrupt '
+                'file?)')
 
 
 def count_frames(path: str) -> int:

@@ -3,8 +3,11 @@
 Training reads T-frame clips of consecutive frames around a key frame; testing
 reads every frame of every video once, in video order, one frame per item.
 """
-from typing import Any, Dict, List, Tuple, Union
+import os.path as osp
+import re
+from typing import Any, Dict, List, Optional, Tuple, Union
 
+import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmdet.datasets import BaseVideoDataset
@@ -16,6 +19,26 @@ from .vid_classes import VID_CLASSES
 
 KEY_FRAME_RULES = ('fgfa', 'all')
 CLIP_ANCHORS = ('center', 'end')
+# the frame number a file name ends with: '.../000012.JPEG' -> 12
+_FRAME_NUMBER = re.compile(r'(\d+)\.\w+$')
+
+
+def _missing_ann_file_message(ann_file: str, data_root: str) -> str:
+    """Where the json was expected and the commands that make one."""
+    ann_file = osp.abspath(ann_file)
+    root = osp.abspath(data_root or osp.dirname(osp.dirname(ann_file)))
+    return (
+        f'annotation file {ann_file} does not exist.\n'
+        f'From an ILSVRC2015 download in {root} (Data/, Annotations/, and '
+        "FGFA's lists in ImageSets/), make it with:\n"
+        f'    python tools/convert_imagenet_vid.py --root {root} '
+        f'--out {osp.dirname(ann_file)}\n'
+        'Without the data, run on the toy VID instead:\n'
+        '    python tools/compare_vid.py --toy  (or: make demo)\n'
+        'or make the toy set for the configs/toy/ configs:\n'
+        '    python tools/make_toy_vid.py data/toy_vid && python '
+        'tools/convert_imagenet_vid.py --root data/toy_vid --out '
+        'data/toy_vid/annotations')
 
 
 def clip_frame_indices(video_length: int,
@@ -84,7 +107,11 @@ class ImageNetVIDDataset(BaseVideoDataset):
     Unlike ``BaseVideoDataset``, labels follow the order of
     ``metainfo['classes']`` (matched by name; a class missing from the json
     is an error), videos are sorted by ``video_id`` and each video's frames
-    by ``frame_id``.
+    by ``frame_id``. Loading checks each video (naming it): ``frame_id``s
+    are unique, they step with the frame numbers that end the file names
+    (``000012.JPEG``; an offset is allowed, e.g. 1-based names), and in
+    test mode they are exactly ``0..n-1``, as streaming needs. An image that
+    is empty or cannot be decoded is named in the error.
 
     Args:
         clip_len (int): Frames per training clip (T). Defaults to 1.
@@ -129,8 +156,8 @@ class ImageNetVIDDataset(BaseVideoDataset):
         if not self.ann_file or not fileio.exists(
                 self.ann_file, backend_args=self.backend_args):
             raise FileNotFoundError(
-                f'{type(self).__name__}: annotation file '
-                f'{self.ann_file!r} does not exist')
+                f'{type(self).__name__}: ' + _missing_ann_file_message(
+                    self.ann_file or '', self.data_root))
         with fileio.get_local_path(
                 self.ann_file, backend_args=self.backend_args) as local_path:
             coco = COCO(local_path)
@@ -157,6 +184,8 @@ class ImageNetVIDDataset(BaseVideoDataset):
                 'video', frame['video_id'])
             videos.setdefault(key, []).append(frame)
 
+        names = {v.get('id'): v.get('name') for v in coco.dataset.get(
+            'videos', [])}
         # ids for still images, after the largest real video id
         next_id = max((k[1] for k in videos if k[0] == 'video'), default=0)
         data_list = []
@@ -164,17 +193,51 @@ class ImageNetVIDDataset(BaseVideoDataset):
             if key[0] == 'image':
                 next_id += 1
                 frames[0]['video_id'] = next_id
-            frames.sort(key=lambda frame: frame['frame_id'])
-            frame_ids = [frame['frame_id'] for frame in frames]
-            if len(set(frame_ids)) != len(frame_ids):
-                raise ValueError(
-                    f'{self.ann_file}: video {frames[0]["video_id"]} has '
-                    f'repeated frame_ids')
+            else:
+                frames.sort(key=lambda frame: frame['frame_id'])
+                self._check_frame_ids(
+                    frames, f'video {names.get(key[1])!r} (video_id '
+                    f'{key[1]})')
             data_list.append(
                 dict(video_id=frames[0]['video_id'],
                      video_length=len(frames),
                      images=frames))
         return sorted(data_list, key=lambda video: video['video_id'])
+
+    def _check_frame_ids(self, frames: List[dict], video: str) -> None:
+        """Check the sorted ``frame_id``s of one video against its files.
+
+        Raises:
+            ValueError: A repeated ``frame_id``; ``frame_id``s that do not
+                step with the file names' frame numbers; in test mode,
+                ``frame_id``s other than ``0..n-1``.
+        """
+        frame_ids = np.array([frame['frame_id'] for frame in frames])
+        where = f'{self.ann_file}: {video}'
+        repeated = np.flatnonzero(np.diff(frame_ids) == 0)
+        if len(repeated):
+            raise ValueError(f'{where} has repeated frame_id '
+                             f'{frame_ids[repeated[0]]}')
+        numbers = [_FRAME_NUMBER.search(frame['file_name'])
+                   for frame in frames]
+        if all(numbers):
+            offsets = np.array([int(n.group(1)) for n in numbers]) - frame_ids
+            bad = np.flatnonzero(offsets != offsets[0])
+            if len(bad):
+                a, b = frames[0], frames[bad[0]]
+                raise ValueError(
+                    f'{where}: its frame_ids disagree with the frame '
+                    f"numbers of its file names: frame_id {a['frame_id']} "
+                    f"is {a['file_name']!r} but frame_id {b['frame_id']} is "
+                    f"{b['file_name']!r}")
+        if self.test_mode and (frame_ids[0] != 0 or frame_ids[-1] !=
+                               len(frame_ids) - 1):
+            gap = np.flatnonzero(frame_ids != np.arange(len(frame_ids)))[0]
+            raise ValueError(
+                f'{where} has frame_ids {frame_ids[0]}..{frame_ids[-1]} over '
+                f'{len(frame_ids)} frames; frame_id {gap} is missing. A test '
+                'video streams frame by frame: its frame_ids must be 0, 1, '
+                '..., n-1')
 
     def _cat_ids_by_name(self, coco: COCO) -> List[int]:
         """Category ids of ``metainfo['classes']``, in that order."""
@@ -268,8 +331,18 @@ class ImageNetVIDDataset(BaseVideoDataset):
         Returns:
             Any: The pipeline's output.
         """
-        if self.test_mode:
-            return super().prepare_data(idx)
+        try:
+            if self.test_mode:
+                return super().prepare_data(idx)
+            return self.pipeline(self._clip_results(idx))
+        except Exception as err:
+            problem = self._unreadable_image(idx)
+            if problem:
+                raise ValueError(problem) from err
+            raise
+
+    def _clip_results(self, idx: Union[int, Tuple[int, int]]) -> dict:
+        """The pipeline's input for training clip ``idx``."""
         video, frame_ids, key_pos = self._clip(idx)
         frames = [video['images'][i] for i in frame_ids]
         # dict of lists over the clip, as mmdet's frame samplers make it
@@ -283,7 +356,43 @@ class ImageNetVIDDataset(BaseVideoDataset):
             video_length=[num] * num,
             ori_video_length=[video['video_length']] * num,
             key_frame_flags=[pos == key_pos for pos in range(num)])
-        return self.pipeline(results)
+        return results
+
+    def _unreadable_image(self, idx: Union[int, Tuple[int, int]]
+                          ) -> Optional[str]:
+        """After the pipeline failed on item ``idx``: an image of it that is
+        empty or cannot be decoded, with what is wrong; else None.
+
+        Decodes with mmcv as ``LoadImageFromFile`` does (cv2's
+        ``!buf.empty()`` names no file). A missing or unreadable file is
+        left to mmcv's own error, which names it.
+        """
+        try:
+            if not self.test_mode:
+                video, frame_ids, _ = self._clip(idx)
+            else:
+                video_idx, frame_idx = (idx if isinstance(idx, tuple) else
+                                        (idx, None))
+                video = self.get_data_info(video_idx)
+                frame_ids = (range(video['video_length'])
+                             if frame_idx is None else [frame_idx])
+            paths = [video['images'][i]['img_path'] for i in frame_ids]
+        except Exception:  # a bad index: the pipeline's error says it
+            return None
+        for path in dict.fromkeys(paths):
+            try:
+                content = fileio.get(path, backend_args=self.backend_args)
+            except OSError:
+                continue
+            if not content:
+                return f'{path}: an empty file (0 bytes)'
+            try:
+                image = mmcv.imfrombytes(content)
+            except Exception:
+                image = None
+            if image is None:
+                return f'{path}: not a decodable image'
+        return None
 
     def get_cat_ids(self, index: Union[int, Tuple[int, int]]) -> List[int]:
         """Labels of a training clip's frames, or as ``BaseVideoDataset``.
