@@ -7,7 +7,12 @@ Layouts:
               (--direction to-tsm_mm | to-mmaction).
     mmdet     a 2D MMDetection detector with a ResNet backbone -> the same
               detector with StreamingTSMResNet (same keys; the config kept
-              in meta['cfg'] gets the TSM backbone).
+              in meta['cfg'] gets the TSM backbone, edited as text: it is
+              never executed).
+
+Checkpoints are read with ``weights_only=True`` and MMEngine's allow-list
+only (tsm_mm.engine.load_checkpoint_file): a file holding anything else is
+refused.
 
 Only ``meta`` and ``state_dict`` are written (no optimizer state).
 
@@ -18,7 +23,6 @@ Example:
 """
 import argparse
 
-import tsm_mm  # noqa: F401  (lets torch.load read MMEngine checkpoints)
 from tsm_mm.models.convert_checkpoint import (
     MMACTION_DIRECTIONS,
     convert_checkpoint_file,

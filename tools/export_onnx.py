@@ -13,7 +13,9 @@ Example:
     python tools/export_onnx.py CONFIG --out clip.onnx --shape 224 224 --clip
 """
 import argparse
+import math
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, init_default_scope
@@ -21,6 +23,34 @@ from mmengine.runner import load_checkpoint
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.deploy import dump_interface, export_clip_onnx, export_stream_onnx
+from tsm_mm.engine import CheckpointLoadError
+
+
+def network_stride(exported) -> Optional[int]:
+    """The coarsest feature stride of the exported module: the RPN's
+    largest anchor stride for a detector, else the backbone's deepest
+    output (4 for the stem, times the stride of each stage up to it)."""
+    if getattr(exported, 'with_rpn', False):
+        strides = exported.rpn_head.prior_generator.strides
+        return int(max(max(s) if isinstance(s, (tuple, list)) else s
+                       for s in strides))
+    backbone = exported
+    if not hasattr(backbone, 'strides') or \
+            not hasattr(backbone, 'out_indices'):
+        return None
+    deepest = max(backbone.out_indices)
+    return 4 * math.prod(backbone.strides[:deepest + 1])
+
+
+def check_shape(shape, stride: Optional[int]) -> None:
+    """Refuse a frame size smaller than the network's stride."""
+    if min(shape) <= 0:
+        raise ValueError(f'--shape must be positive, got {shape}')
+    if stride is not None and min(shape) < stride:
+        raise ValueError(
+            f'--shape {shape[0]} {shape[1]} is smaller than the network\'s '
+            f'stride {stride}: its coarsest feature map would be empty. '
+            f'Use at least {stride} {stride}.')
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,17 +86,24 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
+    exported = model if getattr(model, 'with_rpn', False) and \
+        not args.clip else model.backbone
+    check_shape(args.shape, network_stride(exported))
     if args.checkpoint is not None:
-        load_checkpoint(model, args.checkpoint, map_location='cpu',
-                        strict=True)
+        try:
+            load_checkpoint(model, args.checkpoint, map_location='cpu',
+                            strict=True)
+        except (CheckpointLoadError, FileNotFoundError):
+            raise  # they name the file
+        except Exception as err:  # keys or shapes that do not fit
+            raise RuntimeError(f'{args.checkpoint} does not fit '
+                               f'{args.config}: {err}') from err
     model.eval()
     if args.clip:
-        interface = export_clip_onnx(model.backbone, args.out, args.shape)
+        interface = export_clip_onnx(exported, args.out, args.shape)
     else:
-        target = model if getattr(model, 'with_rpn', False) else \
-            model.backbone
         interface = export_stream_onnx(
-            target, args.out, args.shape, batch_size=args.batch_size,
+            exported, args.out, args.shape, batch_size=args.batch_size,
             dynamic_batch=not args.static_batch)
     sidecar = osp.splitext(args.out)[0] + '.json'
     dump_interface(interface, sidecar)

@@ -2,7 +2,8 @@
 
 Example:
     python tools/test.py configs/toy/vid_faster_rcnn_tsm_toy.py latest.pth
-    mim test tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py --checkpoint latest.pth
+    mim test tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py \
+        --checkpoint latest.pth
 """
 import argparse
 import os

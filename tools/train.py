@@ -3,6 +3,11 @@
 Works for MMDetection and MMAction2 configs alike: the config's
 ``default_scope`` picks the registries; tsm_mm is imported either way.
 
+``--resume`` without a path continues from the checkpoint
+``last_checkpoint`` names, or, when that one is missing or truncated (a run
+killed while saving), from the newest intact ``iter_*``/``epoch_*`` one,
+with a warning that says which and why.
+
 Example:
     python tools/train.py configs/toy/vid_faster_rcnn_tsm_toy.py
     mim train tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py --resume
@@ -16,6 +21,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import tsm_mm  # noqa: F401  (registers the models, datasets and metrics)
+from tsm_mm.engine import check_resume_checkpoint, find_resume_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,9 +70,12 @@ def build_config(args: argparse.Namespace) -> Config:
                            'base_batch_size to scale the learning rate from')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # None: nothing saved yet, train from the start
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+        cfg.resume, cfg.load_from = True, check_resume_checkpoint(
+            args.resume)
     return cfg
 
 

@@ -5,3 +5,5 @@ _base_ = 'mmaction::recognition/tsm/' \
 custom_imports = dict(imports=['tsm_mm'], allow_failed_imports=False)
 
 model = dict(backbone=dict(type='TSMResNet', num_segments=8))
+# crash-safe saving (tsm_mm.engine); keeps MMAction2's interval, save_best
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -89,6 +89,7 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=20, norm_type=2))
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=1500, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
+                    interval=1500, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)

@@ -108,6 +108,7 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
+                    interval=600, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)

@@ -164,7 +164,8 @@ def test_unknown_layouts_are_refused():
 
 def test_mmdet_2d_to_tsm(tmp_path):
     init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'))
     det_2d = DET_MODELS.build(cfg.model)
     checkpoint = dict(meta=dict(cfg=cfg.pretty_text, epoch=1),
                       state_dict=random_state(det_2d.state_dict()))
@@ -186,3 +187,30 @@ def test_mmdet_2d_to_tsm(tmp_path):
         = torch.zeros(1)
     with pytest.raises(ValueError, match=r'conv2\.conv_offset\.weight'):
         convert_mmdet(checkpoint)
+
+
+def test_mmdet_never_executes_the_saved_cfg(tmp_path):
+    """meta['cfg'] comes from the file: it is edited as text, not run."""
+    marker = tmp_path / 'ran'
+    cfg_text = (f"open({str(marker)!r}, 'w').write('x')\n"
+                "model = dict(\n    backbone=dict(depth=18, type='ResNet',),"
+                "\n    neck=dict(type='FPN'))\n")
+    init_default_scope('mmdet')
+    state = random_state(DET_MODELS.build(dict(
+        type='ResNet', depth=18)).state_dict())
+    src, dst = str(tmp_path / '2d.pth'), str(tmp_path / 'tsm.pth')
+    torch.save(dict(meta=dict(cfg=cfg_text),
+                    state_dict={f'backbone.{k}': v
+                                for k, v in state.items()}), src)
+    convert_checkpoint_file('mmdet', src, dst, num_segments=4)
+    assert not marker.exists()
+    text = torch.load(dst, weights_only=True)['meta']['cfg']
+    assert "type='StreamingTSMResNet'" in text
+    assert "type='StreamingTSMResNet', num_segments=4, shift_div=8, " \
+        "direction='causal'," in text
+    compile(text, 'cfg', 'exec')  # still Python (compiled, not run)
+    assert "neck=dict(type='FPN')" in text
+    with pytest.raises(ValueError, match=r'2d\.pth: .*no model = dict'):
+        torch.save(dict(meta=dict(cfg='model = make()'), state_dict={
+            f'backbone.{k}': v for k, v in state.items()}), src)
+        convert_checkpoint_file('mmdet', src, dst)

@@ -13,12 +13,12 @@ import sys
 import time
 
 import pytest
-import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
+from tsm_mm.engine import load_checkpoint_file
 from tsm_mm.toy import make_toy_vid
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -95,8 +95,7 @@ def test_dist_train_two_cpu_processes(toy_root, tmp_path):
     assert [s['iter'] for s in train] == list(range(1, ITERS + 1))
     assert all(math.isfinite(s['loss']) for s in train)
 
-    checkpoint = torch.load(osp.join(work_dir, f'iter_{ITERS}.pth'),
-                            map_location='cpu', weights_only=True)
+    checkpoint = load_checkpoint_file(osp.join(work_dir, f'iter_{ITERS}.pth'))
     cfg = Config.fromfile(osp.join(work_dir, osp.basename(CONFIG)))
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)

@@ -7,7 +7,8 @@ re-wrapping under one known layout gives back exactly the input keys and
 that the keys are a complete ResNet. Anything else is refused with the
 keys that did not match.
 """
-import os
+import ast
+import io
 import os.path as osp
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -15,8 +16,9 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import torch
 from mmaction.models.backbones.resnet import ResNet as ActionResNet
 from mmdet.models.backbones import ResNet as DetResNet
-from mmengine.config import Config
 from torch import Tensor
+
+from ..engine import load_checkpoint_file, write_atomically
 
 # (blocks per stage, bottleneck) -> depth, as the ResNets' arch_settings
 DEPTHS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34,
@@ -257,15 +259,71 @@ def convert_mmaction(checkpoint: Dict, direction: str = 'to-tsm_mm',
     return dict(meta=meta, state_dict=out)
 
 
+def _dict_call(node: ast.AST) -> Optional[ast.Call]:
+    """``node`` if it is a ``dict(...)`` call."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id == 'dict':
+        return node
+    return None
+
+
+def _keyword(call: ast.Call, name: str) -> Optional[ast.keyword]:
+    return next((kw for kw in call.keywords if kw.arg == name), None)
+
+
 def _tsm_detector_cfg(cfg_text: str, backbone: Dict) -> str:
-    """Swap the ``ResNet`` backbone of a saved config for the TSM one."""
-    cfg = Config.fromstring(cfg_text, '.py')
-    old = cfg.model.backbone.type
-    if old.split('.')[-1] != 'ResNet':
-        raise ValueError(f'the saved config has backbone {old!r}, '
-                         "expected 'ResNet'")
-    cfg.model.backbone.update(backbone)
-    return cfg.pretty_text
+    """Swap the ``ResNet`` backbone of a saved config for the TSM one.
+
+    The text comes from the checkpoint, so it is never executed
+    (``Config.fromstring`` would run it): the ``backbone=dict(...)`` of the
+    last top-level ``model = dict(...)`` is found in the syntax tree and
+    only its ``type`` and the shift settings are rewritten in the text.
+    """
+    try:
+        tree = ast.parse(cfg_text)
+    except SyntaxError as err:
+        raise ValueError(f'the saved config (meta cfg) is not Python: '
+                         f'{err}') from err
+    models = [node.value for node in tree.body
+              if isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)
+              and node.targets[0].id == 'model' and _dict_call(node.value)]
+    found = _keyword(models[-1], 'backbone') if models else None
+    call = _dict_call(found.value) if found else None
+    old = _keyword(call, 'type') if call else None
+    if old is None or not isinstance(old.value, ast.Constant):
+        raise ValueError('the saved config (meta cfg) has no model = dict('
+                         'backbone=dict(type=...)) written as literals')
+    if not isinstance(old.value.value, str) or \
+            old.value.value.split('.')[-1] != 'ResNet':
+        raise ValueError(f'the saved config has backbone '
+                         f'{old.value.value!r}, expected \'ResNet\'')
+    # (start, end, text) on the UTF-8 bytes (ast offsets count bytes)
+    lines = cfg_text.encode().splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno: int, col: int) -> int:
+        return starts[lineno - 1] + col
+
+    edits, appended = [], []
+    for key, value in backbone.items():
+        kw = _keyword(call, key)
+        if kw is None:
+            appended.append(f', {key}={value!r}')
+        else:
+            edits.append((offset(kw.value.lineno, kw.value.col_offset),
+                          offset(kw.value.end_lineno,
+                                 kw.value.end_col_offset), repr(value)))
+    last = max([*call.args, *call.keywords],
+               key=lambda n: (n.end_lineno, n.end_col_offset))
+    end = offset(last.end_lineno, last.end_col_offset)
+    edits.append((end, end, ''.join(appended)))
+    text = b''.join(lines)
+    for start, stop, new in sorted(edits, reverse=True):
+        text = text[:start] + new.encode() + text[stop:]
+    return text.decode()
 
 
 def convert_mmdet(checkpoint: Dict, num_segments: int = 8,
@@ -275,7 +333,8 @@ def convert_mmdet(checkpoint: Dict, num_segments: int = 8,
     ``StreamingTSMResNet`` has exactly MMDetection's ``ResNet`` keys, so
     the weights are copied unchanged once the backbone keys are checked to
     be a complete ResNet. The config saved in ``meta['cfg']`` (if any) gets
-    ``backbone.type='StreamingTSMResNet'`` with these shift settings.
+    ``backbone.type='StreamingTSMResNet'`` with these shift settings,
+    written into its text without executing it.
 
     Args:
         checkpoint (dict): An MMEngine checkpoint or a bare state dict.
@@ -337,7 +396,7 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
                          f'{layout!r}')
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint not found: {src}')
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    checkpoint = load_checkpoint_file(src, map_location='cpu')
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{src} holds a {type(checkpoint).__name__}, not a '
                          'checkpoint dict')
@@ -345,12 +404,7 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
         converted = CONVERTERS[layout](checkpoint, **kwargs)
     except ValueError as err:
         raise ValueError(f'{src}: {err}') from err
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = f'{dst}.{os.getpid()}.tmp'
-    try:
-        torch.save(converted, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with io.BytesIO() as buffer:
+        torch.save(converted, buffer)
+        write_atomically(buffer.getvalue(), dst)
     return converted
