@@ -1,19 +1,16 @@
 """Work-arounds for known breakages of the pinned OpenMMLab stack.
 
 Imported first by :mod:`tsm_mm`. Each patch names the upstream bug it covers
-and does nothing when that bug is absent.
+and does nothing when that bug is absent. (Loading MMEngine checkpoints on
+torch >= 2.6, open-mmlab/mmengine#1616, is :mod:`tsm_mm.engine`'s job: it
+widens torch's ``weights_only`` allow-list only while one file loads.)
 """
-import collections
 import importlib.util
 import os.path as osp
 import sys
 import types
 
-import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
-from mmengine.optim import OneCycleParamScheduler
-from mmengine.utils import digit_version
 
 
 class _MissingDRN:
@@ -51,37 +48,6 @@ def patch_mmaction_drn() -> bool:
     return True
 
 
-def _mmengine_checkpoint_globals() -> list:
-    """The non-tensor types MMEngine checkpoints hold (message hub, meta)."""
-    multiarray = getattr(np, '_core', getattr(np, 'core', None)).multiarray
-    dtypes = [type(np.dtype(name)) for name in (
-        'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
-        'uint8', 'bool')]
-    # getattr rebuilds HistoryBuffer's bound statistics methods and
-    # OneCycleLR's anneal function (a static method of its class); calling
-    # anything still needs an allowed callable
-    return [HistoryBuffer, OneCycleParamScheduler, np.ndarray, np.dtype,
-            multiarray._reconstruct, multiarray.scalar, collections.Counter,
-            getattr, *dtypes]
-
-
-def allow_mmengine_checkpoints() -> bool:
-    """Let ``torch.load(weights_only=True)`` read MMEngine checkpoints.
-
-    Covers open-mmlab/mmengine#1616 (``--resume`` fails on torch >= 2.6,
-    whose ``torch.load`` defaults to ``weights_only=True`` while MMEngine
-    checkpoints hold ``HistoryBuffer`` and numpy objects): allow exactly
-    those types instead of unpickling arbitrary objects.
-
-    Returns:
-        bool: Whether the allow-list was registered.
-    """
-    if digit_version(torch.__version__) < digit_version('2.6.0'):
-        return False
-    torch.serialization.add_safe_globals(_mmengine_checkpoint_globals())
-    return True
-
-
 def allow_cpu_distributed() -> bool:
     """Let ``--launcher pytorch`` start (gloo) on torch builds without CUDA.
 
@@ -106,6 +72,44 @@ def allow_cpu_distributed() -> bool:
     return True
 
 
+def torchvision_urls_without_torchvision() -> bool:
+    """Resolve ``torchvision://NAME`` even where torchvision cannot import.
+
+    MMEngine's ``load_from_torchvision`` imports torchvision only to list
+    the model URLs, which MMEngine also ships (``hub/torchvision_0.12.json``,
+    e.g. ``resnet50``). Without torchvision (or beside a torchvision built
+    for another torch, whose import raises RuntimeError), the ImageNet init
+    of the R-50 configs failed with ``No module named 'torchvision'``; this
+    loader falls back to that file, and to MMEngine's own lookup otherwise.
+
+    Returns:
+        bool: Whether the loader was registered.
+    """
+    import mmengine
+    from mmengine.runner import checkpoint as mm_checkpoint
+
+    def load_from_torchvision(filename: str, map_location=None):
+        try:
+            return mm_checkpoint.load_from_torchvision(filename,
+                                                       map_location)
+        except (ImportError, RuntimeError):  # no (working) torchvision
+            pass
+        name = filename.split('://', 1)[1]
+        urls = mmengine.load(osp.join(mmengine.__path__[0], 'hub',
+                                      'torchvision_0.12.json'))
+        if name not in urls:
+            raise KeyError(f'{filename}: no such model in MMEngine\'s '
+                           f'torchvision list (e.g. {sorted(urls)[:4]}); '
+                           'install torchvision for newer names')
+        return mm_checkpoint.load_from_http(urls[name],
+                                            map_location=map_location)
+
+    mm_checkpoint.CheckpointLoader.register_scheme(
+        prefixes=('modelzoo://', 'torchvision://'), force=True)(
+            load_from_torchvision)
+    return True
+
+
 patch_mmaction_drn()
-allow_mmengine_checkpoints()
 allow_cpu_distributed()
+torchvision_urls_without_torchvision()

@@ -20,6 +20,7 @@ for path in sys.argv[1:]:
     cfg = Config.fromfile(path)  # runs custom_imports=['tsm_mm']
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     from mmaction.registry import MODELS
+    # no download; tests/configs/test_config_init.py loads ImageNet files
     cfg.model.backbone.pretrained = None
     model = MODELS.build(cfg.model).eval()
     from mmaction.structures import ActionDataSample

@@ -1,4 +1,5 @@
-"""`mim train/test tsm_mm` on tiny generated data, and --resume."""
+"""`mim train/test tsm_mm NAME.py` from a folder outside the clone, on tiny
+generated data given by ``--cfg-options``, and --resume."""
 import glob
 import os
 import os.path as osp
@@ -7,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.runner import CheckpointLoader
 
 from tsm_mm.toy.actions import make_toy_actions
 
@@ -16,49 +18,74 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1')
 
 
 def mim(*args, cwd):
+    assert not osp.realpath(cwd).startswith(ROOT + osp.sep)  # not the clone
     out = subprocess.run([MIM, *args], capture_output=True, text=True,
                          cwd=cwd, env=ENV, timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     return out.stdout + out.stderr
 
 
+def found_by_name(log, config):
+    """Whether mim said it resolved the bare name to ``configs/<config>``."""
+    return f'will use {osp.join(ROOT, "configs", config)} instead' in log
+
+
 def load_checkpoint(path):
-    # weights_only=True (torch's default): tsm_mm.compat allows exactly
-    # the types MMEngine checkpoints hold
-    return torch.load(path, map_location='cpu', weights_only=True)
+    # through MMEngine's loader, for which tsm_mm registers its
+    # weights_only local loader
+    return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def dataloader_options(**fields):
+    """``--cfg-options`` items setting ``fields`` of the train, val and test
+    datasets (each dataloader has its own copy of the dataset fields)."""
+    return [f'{split}_dataloader.dataset.{key}={value}'
+            for split in ('train', 'val', 'test')
+            for key, value in fields.items()]
 
 
 @pytest.fixture(scope='module')
-def actions_config(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('mim_actions')
-    data = str(tmp / 'toy_actions')
+def toy_actions(tmp_path_factory):
+    """A folder with ``rawframes/``, ``train_list.txt``, ``val_list.txt``."""
+    data = str(tmp_path_factory.mktemp('mim_actions') / 'toy_actions')
     make_toy_actions(data, videos=30, frames=8, seed=0, size=32,
                      val_fraction=0.34)
-    config = tmp / 'tsm_toy.py'
-    config.write_text(f'''
-_base_ = '{ROOT}/configs/toy/tsm_r18_toy_actions.py'
-frames = dict(img='{data}/rawframes')
-train_dataloader = dict(batch_size=4, dataset=dict(
-    ann_file='{data}/train_list.txt', data_prefix=frames))
-val_dataloader = dict(batch_size=4, dataset=dict(
-    ann_file='{data}/val_list.txt', data_prefix=frames))
-test_dataloader = val_dataloader
-train_cfg = dict(max_iters=1, val_interval=100)
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3),
-                     logger=dict(interval=1))
-''')
-    return str(config), tmp
+    return data
 
 
-def test_mim_train_resume_and_test_recognition(actions_config):
-    config, tmp = actions_config
-    work = str(tmp / 'work')
-    mim('train', 'tsm_mm', config, '--work-dir', work, cwd=str(tmp))
+@pytest.fixture
+def toy_vid_data_root(toy_vid_root, toy_vid_ann_dir, tmp_path):
+    """The layout the VID configs read: ``Data/`` and ``annotations/``
+    under one ``data_root``, as tools/convert_imagenet_vid.py leaves it."""
+    root = tmp_path / 'toy_vid'
+    root.mkdir()
+    os.symlink(osp.join(toy_vid_root, 'Data'), root / 'Data')
+    os.symlink(toy_vid_ann_dir, root / 'annotations')
+    return str(root)
+
+
+def test_mim_train_resume_and_test_recognition(toy_actions, tmp_path):
+    config = 'tsm_r18_toy_actions.py'
+    work = str(tmp_path / 'work')
+    options = [
+        '--cfg-options',
+        *dataloader_options(**{'data_prefix.img': f'{toy_actions}/rawframes'}),
+        f'train_dataloader.dataset.ann_file={toy_actions}/train_list.txt',
+        f'val_dataloader.dataset.ann_file={toy_actions}/val_list.txt',
+        f'test_dataloader.dataset.ann_file={toy_actions}/val_list.txt',
+        'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
+        'test_dataloader.batch_size=4', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=3',
+        'default_hooks.logger.interval=1']
+    log = mim('train', 'tsm_mm', config, '--work-dir', work, *options,
+              'train_cfg.max_iters=1', cwd=str(tmp_path))
+    assert found_by_name(log, f'toy/{config}')
     first = load_checkpoint(osp.join(work, 'iter_1.pth'))
     assert first['meta']['iter'] == 1
     # as if killed right after the first checkpoint: resume to iteration 2
     log = mim('train', 'tsm_mm', config, '--work-dir', work, '--resume',
-              '--cfg-options', 'train_cfg.max_iters=2', cwd=str(tmp))
+              *options, 'train_cfg.max_iters=2', cwd=str(tmp_path))
     assert 'resumed epoch: 0, iter: 1' in log
     second = load_checkpoint(osp.join(work, 'iter_2.pth'))
     assert second['meta']['iter'] == 2
@@ -68,36 +95,30 @@ def test_mim_train_resume_and_test_recognition(actions_config):
                                 first['state_dict'][k])]
     assert moved  # the resumed run trained
     log = mim('test', 'tsm_mm', config, '--checkpoint',
-              osp.join(work, 'iter_2.pth'), '--work-dir', work,
-              cwd=str(tmp))
+              osp.join(work, 'iter_2.pth'), '--work-dir', work, *options,
+              cwd=str(tmp_path))
+    assert found_by_name(log, f'toy/{config}')
     assert 'acc/top1' in log
 
 
-def test_mim_train_and_test_detection(toy_vid_root, toy_vid_ann_dir,
-                                      tmp_path):
-    config = tmp_path / 'vid_tsm.py'
-    config.write_text(f'''
-_base_ = '{ROOT}/configs/toy/vid_faster_rcnn_tsm_toy.py'
-train_dataloader = dict(dataset=dict(
-    data_root='{toy_vid_root}',
-    ann_file='{toy_vid_ann_dir}/imagenet_vid_train.json'))
-test_dataloader = dict(dataset=dict(
-    data_root='{toy_vid_root}',
-    ann_file='{toy_vid_ann_dir}/imagenet_vid_val.json'))
-val_dataloader = test_dataloader
-train_cfg = dict(max_iters=2, val_interval=100)
-default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
-''')
+def test_mim_train_and_test_detection(toy_vid_data_root, tmp_path):
+    config = 'vid_faster_rcnn_tsm_toy.py'
     work = str(tmp_path / 'work')
-    log = mim('train', 'tsm_mm', str(config), '--work-dir', work,
-              cwd=str(tmp_path))
+    options = ['--cfg-options', *dataloader_options(
+        data_root=toy_vid_data_root)]
+    log = mim('train', 'tsm_mm', config, '--work-dir', work, *options,
+              'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+              'default_hooks.checkpoint.interval=2',
+              'default_hooks.logger.interval=1', cwd=str(tmp_path))
+    assert found_by_name(log, f'toy/{config}')
     assert 'Iter(train) [2/2]' in log
     ckpt = load_checkpoint(osp.join(work, 'iter_2.pth'))
-    assert any('backbone.layer1.0.conv1.weight' == k
-               for k in ckpt['state_dict'])
-    log = mim('test', 'tsm_mm', str(config), '--checkpoint',
-              osp.join(work, 'iter_2.pth'), '--work-dir', work,
+    assert 'backbone.layer1.0.conv1.weight' in ckpt['state_dict']
+    assert "type='StreamingTSMResNet'" in ckpt['meta']['cfg']
+    log = mim('test', 'tsm_mm', config, '--checkpoint',
+              osp.join(work, 'iter_2.pth'), '--work-dir', work, *options,
               cwd=str(tmp_path))
+    assert found_by_name(log, f'toy/{config}')
     assert 'vid/mAP_fast' in log
     assert glob.glob(osp.join(work, '*', '*.json'))
 
