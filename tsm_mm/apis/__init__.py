@@ -1,6 +1,5 @@
 from .comparison import (
     comparison_table,
-    plot_comparison,
     run_arm,
     set_data_root,
 )
@@ -11,10 +10,11 @@ from .streaming_inference import (
     init_model,
     plot_frame_latency,
 )
-from .video_io import Mp4Writer, VideoFrames
+from .video_io import Mp4Writer, TruncatedVideoError, VideoFrames
 
 __all__ = [
-    'run_arm', 'set_data_root', 'comparison_table', 'plot_comparison',
+    'run_arm', 'set_data_root', 'comparison_table',
     'init_model', 'StreamingDetector', 'OnlineRecognizer',
-    'frame_logits', 'plot_frame_latency', 'VideoFrames', 'Mp4Writer'
+    'frame_logits', 'plot_frame_latency', 'VideoFrames', 'Mp4Writer',
+    'TruncatedVideoError'
 ]

@@ -39,7 +39,7 @@ def iteration_schedule(iters: int, warmup: int, lr: float) -> dict:
         ],
         optim_wrapper=dict(optimizer=dict(lr=lr)),
         default_hooks=dict(checkpoint=dict(
-            type='CheckpointHook', by_epoch=False, interval=iters,
+            type='AtomicCheckpointHook', by_epoch=False, interval=iters,
             max_keep_ckpts=1)))
 
 
@@ -69,7 +69,8 @@ def run_arm(config: str,
 
     Returns:
         dict: The test metrics plus ``train_s``, ``test_s``, ``fps`` and
-        ``checkpoint``.
+        ``checkpoint``; with a VIDMetric, also ``scored`` (the frames it
+        scored, see :attr:`VIDMetric.scored`) and ``num_classes``.
     """
     cfg = Config.fromfile(config)
     if data_root is not None:
@@ -100,6 +101,10 @@ def run_arm(config: str,
         result['fps'] = frames / result['test_s']
         result.update({k.split('/')[-1]: float(v)
                        for k, v in metrics.items()})
+        metric = runner.test_evaluator.metrics[0]
+        if getattr(metric, 'scored', None) is not None:
+            result['scored'] = metric.scored
+            result['num_classes'] = len(metric.dataset_meta['classes'])
     return result
 
 
@@ -130,56 +135,48 @@ def side_by_side_fps(arms: Dict[str, Tuple[str, str]],
             for arm, t in latencies.items()}
 
 
-COLUMNS = ('mAP', 'mAP_slow', 'mAP_medium', 'mAP_fast', 'fps', 'train_s')
+COLUMNS = ('mAP', 'mAP_slow', 'mAP_medium', 'mAP_fast')
 
 
 def comparison_table(results: Dict[str, dict],
+                     intervals: Optional[Dict[str, dict]] = None,
                      columns: Sequence[str] = COLUMNS) -> str:
-    """A plain-text table: one row per arm, a delta row for two arms."""
-    header = f'| {"arm":<12} | ' + ' | '.join(f'{c:>10}' for c in columns)
-    lines = [header + ' |', '|' + '-' * 14 + ('|' + '-' * 12) * len(
-        columns) + '|']
+    """A Markdown table: one row per arm (mAP in %, ``fps``), then for two
+    arms the second minus the first, with its interval when given.
 
-    def cell(value, column) -> str:
-        if value is None:
-            return f'{"-":>10}'
-        if column.startswith('mAP'):
-            return f'{100 * value:>10.1f}'
-        return f'{value:>10.1f}'
+    Args:
+        results (dict): Arm name -> metrics (fractions) and ``fps``.
+        intervals (dict, optional): Metric -> ``delta``, ``low``, ``high``
+            (fractions), as :func:`paired_video_bootstrap` returns.
+        columns (Sequence[str]): The mAP columns.
+
+    Returns:
+        str: The table.
+    """
+    header = ['arm', *columns, 'fps']
+    rows = [header, ['---'] + ['---:'] * (len(header) - 1)]
+
+    def pct(value) -> str:
+        return '-' if value is None else f'{100 * value:.1f}'
 
     for arm, row in results.items():
-        lines.append(f'| {arm:<12} | ' + ' | '.join(
-            cell(row.get(c), c) for c in columns) + ' |')
+        fps = row.get('fps')
+        rows.append([arm] + [pct(row.get(c)) for c in columns] +
+                    ['-' if fps is None else f'{fps:.1f}'])
     arms: List[str] = list(results)
     if len(arms) == 2:
         a, b = (results[arm] for arm in arms)
-        delta = {c: b[c] - a[c] for c in columns
-                 if c.startswith('mAP') and c in a and c in b}
-        lines.append(f'| {"delta":<12} | ' + ' | '.join(
-            f'{100 * delta[c]:>+10.1f}' if c in delta else f'{"":>10}'
-            for c in columns) + ' |')
-    return '\n'.join(lines)
-
-
-def plot_comparison(results: Dict[str, dict], path: str,
-                    columns: Sequence[str] = COLUMNS[:4]) -> None:
-    """Grouped bars of the mAP columns, one colour per arm, as a PNG."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    width = 0.8 / len(results)
-    for i, (arm, row) in enumerate(results.items()):
-        values = [100 * row.get(c, 0.0) for c in columns]
-        xs = [j + i * width for j in range(len(columns))]
-        bars = ax.bar(xs, values, width, label=arm)
-        ax.bar_label(bars, fmt='%.1f', fontsize=8)
-    ax.set_xticks([j + width * (len(results) - 1) / 2
-                   for j in range(len(columns))], columns)
-    ax.set_ylabel('mAP (%)')
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
+        cells = []
+        for c in columns:
+            if c not in a or c not in b:
+                cells.append('')
+                continue
+            cell = f'{100 * (b[c] - a[c]):+.1f}'
+            if intervals and c in intervals:
+                cell += (f' ({100 * intervals[c]["low"]:+.1f}…'
+                         f'{100 * intervals[c]["high"]:+.1f})')
+            cells.append(cell)
+        ratio = (f'{b["fps"] / a["fps"]:.2f}x'
+                 if a.get('fps') and b.get('fps') else '')
+        rows.append([f'{arms[1]} − {arms[0]}'] + cells + [ratio])
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows)

@@ -76,6 +76,10 @@ class VIDMetric(BaseVideoMetric):
     """
 
     default_prefix: Optional[str] = 'vid'
+    #: ``(det_results, gt_annotations)`` that the last ``evaluate`` scored
+    #: (on the main process), as :func:`vid_map` took them: for paired
+    #: comparisons such as :func:`paired_video_bootstrap`.
+    scored: Optional[tuple] = None
 
     def __init__(self,
                  iou_thr: float = 0.5,
@@ -174,6 +178,7 @@ class VIDMetric(BaseVideoMetric):
             ]
         else:
             gts = self._gt_from_ann_file(frames, classes)
+        self.scored = (frames, gts)
         outcome = vid_map(
             frames,
             gts,
