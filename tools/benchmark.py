@@ -126,6 +126,82 @@ def cache(args) -> List[dict]:
                  vs='sum C_in/8*H*W*4')]
 
 
+def _site_cache_bytes(model, sites, frame) -> int:
+    """Sum of C_in/8*H*W*4 over the inputs of ``sites`` for ``frame``."""
+    shapes = []
+    hooks = [site.register_forward_pre_hook(
+        lambda m, a: shapes.append(a[0].shape)) for site in sites]
+    with torch.no_grad():
+        model.forward_stream(frame, ['probe'])
+    model.reset_streams(['probe'])
+    for hook in hooks:
+        hook.remove()
+    return sum(c // model.shift_div * h * w * 4 for _, c, h, w in shapes)
+
+
+@group
+def edge(args) -> List[dict]:
+    """MobileNetV2-TSM vs R-50-TSM per new frame, 1 thread, and caches."""
+    from mmaction.models.backbones import MobileNetV2, ResNet
+
+    from tsm_mm.models.backbones import TSMMobileNetV2, TSMResNet
+    from tsm_mm.models.backbones.shift_mixin import blockres_blocks
+    from tsm_mm.models.backbones.tsm_mobilenet_v2 import residual_blocks
+    size = args.frame_size
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    frame = torch.randn(1, 3, size, size, device=args.device)
+    clip = torch.randn(8, 3, size, size, device=args.device)
+    nets = {}
+    for name, net_2d, tsm in (
+            ('MobileNetV2', MobileNetV2(), TSMMobileNetV2(
+                direction='causal')),
+            ('R-50', ResNet(50, pretrained=None), TSMResNet(
+                50, direction='causal'))):
+        tsm.load_state_dict(net_2d.state_dict())
+        net_2d.to(args.device).eval()
+        nets[name] = (net_2d, tsm.to(args.device).eval())
+    candidates = {}
+    for name, (net_2d, tsm) in nets.items():
+        candidates[f'{name} 2D, one frame'] = lambda m=net_2d: m(frame)
+        candidates[f'{name} TSM streaming'] = (
+            lambda m=tsm: m.forward_stream(frame, ['s']))
+        candidates[f'{name} TSM 8-frame window'] = lambda m=tsm: m(clip)
+    try:
+        with torch.no_grad():
+            medians = time_round_robin(candidates, args.repeats, 2,
+                                       args.device)
+    finally:
+        torch.set_num_threads(threads)
+    title = f'edge per frame {size}x{size} 1 thr'
+    out = rows(title, medians, 'R-50 2D, one frame')
+    for name in nets:
+        out.append(dict(group=title, name=f'{name} window / streaming',
+                        median_ms=None,
+                        ratio=medians[f'{name} TSM 8-frame window'] /
+                        medians[f'{name} TSM streaming'], vs='speed-up'))
+    sites = {'MobileNetV2': [b.conv[0] for b in residual_blocks(
+        nets['MobileNetV2'][1])],
+             'R-50': [b.conv1 for b in blockres_blocks(
+                 [getattr(nets['R-50'][1], n)
+                  for n in nets['R-50'][1].res_layers])]}
+    demo_bytes = 108192  # the official online demo's 10 buffers at 224x224
+    for name, (_, tsm) in nets.items():
+        measured = tsm.stream_caches.nbytes('s')
+        out.append(dict(group=f'cache per stream {size}x{size}',
+                        name=f'{name} {measured / 1024:.1f} KiB measured',
+                        median_ms=None, ratio=measured / _site_cache_bytes(
+                            tsm, sites[name], frame),
+                        vs='sum C_in/8*H*W*4'))
+    if size == 224:
+        measured = nets['MobileNetV2'][1].stream_caches.nbytes('s')
+        out.append(dict(group='cache per stream 224x224',
+                        name='MobileNetV2 vs official demo', median_ms=None,
+                        ratio=measured / demo_bytes,
+                        vs=f'demo {demo_bytes / 1024:.1f} KiB'))
+    return out
+
+
 @group
 def detector(args) -> List[dict]:
     """Toy Faster R-CNN frames per second: streaming TSM vs 2D."""

@@ -1,10 +1,11 @@
 """TSN vs TSM vs online TSM on the toy temporal actions, side by side.
 
-The three recognizers (configs/toy/*_toy_actions.py) differ only in the
-backbone: a plain 2D ResNet-18 (TSN), TSM with the bidirectional shift and
-TSM with the causal shift (online). Each trains from scratch with the same
-data, schedule and seed, then is tested on the validation clips. Also
-reported:
+The three recognizers (configs/toy/*_<backbone>_toy_actions.py) differ
+only in the backbone: a plain 2D network (TSN), TSM with the bidirectional
+shift and TSM with the causal shift (online); ``--backbone`` picks ResNet-18
+or MobileNetV2 (the edge model of the official online demo). Each trains
+from scratch with the same data, schedule and seed, then is tested on the
+validation clips. Also reported:
 
 * the bidirectional TSM run causally (``direction='causal'``), offline and
   frame by frame (``OnlineRecognizer``), without retraining;
@@ -22,6 +23,8 @@ alone reached 85.8% with 4000 clips and 1500 iterations (8 min).
 
 Example:
     python tools/compare_recognition.py --work-dir work_dirs/compare_rec
+    python tools/compare_recognition.py --backbone mobilenetv2 \
+        --work-dir work_dirs/compare_rec_mbv2
 """
 import argparse
 import copy
@@ -47,17 +50,33 @@ from tsm_mm.toy.actions import (
 from tsm_mm.utils import time_round_robin
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = {
-    arm: osp.join(REPO, 'configs', 'toy', f'{name}_r18_toy_actions.py')
-    for arm, name in (('TSN', 'tsn'), ('TSM', 'tsm'),
-                      ('TSM online', 'tsm_online'))
-}
+# --backbone -> the infix of its toy action configs
+BACKBONES = {'resnet18': 'r18', 'mobilenetv2': 'mobilenetv2'}
 COLUMNS = ('top1', 'top1_stream', 'train_s')
+
+
+def arm_configs(backbone: str = 'resnet18') -> Dict[str, str]:
+    """The TSN, TSM and online TSM toy configs of ``backbone``."""
+    if backbone not in BACKBONES:
+        raise ValueError(f'backbone must be one of {list(BACKBONES)}, got '
+                         f'{backbone!r}')
+    return {
+        arm: osp.join(REPO, 'configs', 'toy',
+                      f'{name}_{BACKBONES[backbone]}_toy_actions.py')
+        for arm, name in (('TSN', 'tsn'), ('TSM', 'tsm'),
+                          ('TSM online', 'tsm_online'))
+    }
+
+
+CONFIGS = arm_configs('resnet18')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/compare_recognition')
+    parser.add_argument('--backbone', default='resnet18',
+                        choices=list(BACKBONES),
+                        help='the network of the three arms')
     parser.add_argument('--data-root', help='toy actions to use (default: '
                         'generate them in <work-dir>/toy_actions)')
     parser.add_argument('--videos', type=int, default=1200,
@@ -141,7 +160,8 @@ def stream_top1(config: str, checkpoint: str, data_root: str,
 
 
 def per_frame_cost(config: str, checkpoint: str, options: dict,
-                   repeats: int, size: int) -> Dict[str, float]:
+                   repeats: int, size: int,
+                   config_2d: str = CONFIGS['TSN']) -> Dict[str, float]:
     """Median seconds per new frame: streaming vs re-running the clip.
 
     Both end in the head's per-frame logits; the clip (``num_segments``
@@ -150,12 +170,13 @@ def per_frame_cost(config: str, checkpoint: str, options: dict,
     single 2D frame. Random frames of ``size`` pixels: the cost does not
     depend on the pixels. Timed in both memory formats: for one small NCHW
     frame torch's CPU convolution falls back to its slow im2col path
-    (``_slow_conv2d_forward``), channels-last keeps oneDNN.
+    (``_slow_conv2d_forward``), channels-last keeps oneDNN. ``config_2d``
+    is the TSN twin's config.
     """
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(options)
     model = init_model(cfg, checkpoint, default_scope='mmaction')
-    tsn_cfg = Config.fromfile(CONFIGS['TSN'])
+    tsn_cfg = Config.fromfile(config_2d)
     tsn_cfg.merge_from_dict(options)
     model_2d = init_model(tsn_cfg, default_scope='mmaction')
     segments = cfg.num_segments
@@ -219,26 +240,27 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                            args.iters, args.lr)
     common = dict(lr=args.lr, seed=args.seed, cfg_options=options)
 
+    configs = arm_configs(args.backbone)
     results: Dict[str, dict] = {}
-    for arm, config in CONFIGS.items():
+    for arm, config in configs.items():
         work_dir = osp.join(args.work_dir, arm.lower().replace(' ', '_'))
         results[arm] = run_arm(config, work_dir, args.iters, **common)
     causal = dict(options, model=dict(options['model'],
                                       backbone=dict(direction='causal')))
     tsm_ckpt = results['TSM']['checkpoint']
     results['TSM run causally'] = run_arm(
-        CONFIGS['TSM'], osp.join(args.work_dir, 'tsm_causal'), 0,
+        configs['TSM'], osp.join(args.work_dir, 'tsm_causal'), 0,
         load_from=tsm_ckpt, **dict(common, cfg_options=causal))
     results['TSM run causally']['top1_stream'] = stream_top1(
-        CONFIGS['TSM'], tsm_ckpt, data_root, causal)
+        configs['TSM'], tsm_ckpt, data_root, causal)
     results['TSM online']['top1_stream'] = stream_top1(
-        CONFIGS['TSM online'], results['TSM online']['checkpoint'],
+        configs['TSM online'], results['TSM online']['checkpoint'],
         data_root, options)
     torch.set_num_threads(args.timing_threads)
     costs = [
-        per_frame_cost(CONFIGS['TSM online'],
+        per_frame_cost(configs['TSM online'],
                        results['TSM online']['checkpoint'], options,
-                       args.timing_repeats, size)
+                       args.timing_repeats, size, configs['TSN'])
         for size in args.timing_sizes
     ]
     wall = time.perf_counter() - start
@@ -250,7 +272,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     out = osp.join(args.work_dir, 'compare_recognition.json')
     dump(report, out + '.tmp', file_format='json', indent=1)
     os.replace(out + '.tmp', out)
-    print(f'\n{len(classes)} classes ({", ".join(classes)}), '
+    print(f'\n{args.backbone}, {len(classes)} classes '
+          f'({", ".join(classes)}), '
           f'{args.iters} iterations each, seed {args.seed}; '
           f'{wall / 60:.1f} min in all')
     print(table(results, 1 / len(classes)))

@@ -16,7 +16,6 @@ from mmengine.registry import init_default_scope
 from tsm_mm.deploy import (
     concat_shift,
     concat_shift_step,
-    explicit_caches,
     export_clip_onnx,
     export_stream_onnx,
 )
@@ -126,9 +125,9 @@ def test_stream_interface(r18_stream):
         f'new_{n}' for n in names]
     assert interface['outputs'][0]['shape'] == ['batch', 128, 8, 8]
     with pytest.raises(ValueError, match='7 caches for 8'):
-        with explicit_caches(model, [torch.zeros(1)] * 7):
+        with model.explicit_caches([torch.zeros(1)] * 7):
             pass
-    assert '_shift' not in vars(model)  # nothing left behind
+    assert not model.streaming  # back to the offline mode
 
 
 def test_clip_export_equals_offline(tmp_path):

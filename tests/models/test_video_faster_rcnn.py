@@ -1,11 +1,13 @@
 """VideoFasterRCNN: clips in training, streams at test time."""
 import copy
+import logging
 
 import pytest
 import torch
 from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
@@ -69,12 +71,10 @@ def test_stream_features_equal_offline_causal(val_frames):
     with torch.no_grad():
         offline = model.extract_feat(frames)
         model.reset_streams()
-        model._stream_ids = ['v']
         steps = []
-        for frame in frames:
-            steps.append(model.extract_feat(frame[None]))
-            model.backbone.stream_caches.commit(['v'])
-        model._stream_ids = None
+        for t, frame in enumerate(frames):
+            with model.backbone.stream_step(['v'], [t]):
+                steps.append(model.extract_feat(frame[None]))
     for level, expected in enumerate(offline):
         got = torch.cat([step[level] for step in steps])
         assert (got - expected).abs().max() <= 1e-5 * expected.abs().max()
@@ -164,3 +164,51 @@ def test_training_step_on_clips(toy_vid_root, toy_vid_ann_dir):
     with pytest.raises(ValueError, match='num_segments=8'):
         model.loss(inputs[:, :3].detach(),
                    [clip[:3] for clip in data['data_samples']])
+
+
+def test_clip_length_is_checked_in_every_mode(toy_vid_root,
+                                              toy_vid_ann_dir):
+    """Eight 1-frame clips divide into one 8-frame clip: without the check
+    eight unrelated images would be shifted into each other."""
+    model = build(TOY_TSM)
+    ds = dataset(TOY_TSM, toy_vid_ann_dir, toy_vid_root, test_mode=False)
+    data = model.data_preprocessor(pseudo_collate([ds[0]]), True)
+    clip, samples = data['inputs'], data['data_samples']
+    singles = clip.transpose(0, 1)  # (8, 1, C, H, W)
+    single_samples = [samples[0][i:i + 1] for i in range(8)]
+    with pytest.raises(ValueError, match=r'\(loss\): clips have 1 frames'):
+        model.loss(singles, single_samples)
+    with pytest.raises(ValueError, match=r'\(tensor\): clips have 1 frames'):
+        model(singles, single_samples, mode='tensor')
+    with pytest.raises(ValueError, match=r'\(tensor\) takes clips'):
+        model(clip[0], mode='tensor')
+    with pytest.raises(ValueError, match=r'\(predict\): clips have 4'):
+        model.predict(clip[:, :4], [samples[0][:4]])
+    with torch.no_grad():
+        roi_outs = model(clip, samples, mode='tensor')[0]
+    assert len(roi_outs) == 2  # the RoI head's scores and deltas
+    # a 2D backbone takes any batch of images
+    model_2d = build(TOY_2D)
+    with torch.no_grad():
+        model_2d(clip[0], list(samples[0]), mode='tensor')
+
+
+def test_stock_faster_rcnn_warns_at_build():
+    records = []
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Handler(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        init_default_scope('mmdet')
+        cfg = Config.fromfile(TOY_TSM).model
+        MODELS.build(cfg)
+        assert not any('will be mixed' in m for m in records)
+        MODELS.build(dict(cfg, type='FasterRCNN'))
+    finally:
+        logger.removeHandler(handler)
+    assert sum('will be mixed' in m for m in records) == 1

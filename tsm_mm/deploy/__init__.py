@@ -8,11 +8,9 @@ from .onnx_stream import (
     export_clip_onnx,
     export_stream_onnx,
 )
-from .traceable_shift import explicit_caches, traceable_offline_shift
 
 __all__ = [
     'BackboneClip', 'BackboneStreamStep', 'DetectorStreamStep',
     'cache_shapes', 'dump_interface', 'export_clip_onnx',
-    'export_stream_onnx', 'concat_shift', 'concat_shift_step',
-    'explicit_caches', 'traceable_offline_shift'
+    'export_stream_onnx', 'concat_shift', 'concat_shift_step'
 ]

@@ -6,6 +6,7 @@ cache_{K-1}) -> (outputs..., new_cache_0, ..., new_cache_{K-1})``, where
 the previous frame, zeros for a new stream. The caller feeds the
 ``new_cache_k`` of one step as the ``cache_k`` of the next. Inputs are the
 preprocessed frames (normalized, as the data preprocessor gives them).
+The backbone runs in its own ``explicit_caches`` mode: nothing is patched.
 """
 import os
 import os.path as osp
@@ -15,9 +16,13 @@ import torch
 from mmengine.fileio import dump
 from torch import Tensor, nn
 
-from .traceable_shift import explicit_caches, traceable_offline_shift
-
 OPSET = 17
+
+
+def _check_shift_backbone(backbone: nn.Module) -> None:
+    if not hasattr(backbone, 'explicit_caches'):
+        raise TypeError(f'{type(backbone).__name__} has no shift sites; '
+                        'expected a TemporalShiftMixin backbone')
 
 
 def _as_list(outs) -> List[Tensor]:
@@ -33,6 +38,7 @@ class BackboneStreamStep(nn.Module):
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
+        _check_shift_backbone(backbone)
         self.backbone = backbone
         self.output_names = [
             f'feat_{i}' for i in range(len(backbone.out_indices))]
@@ -43,7 +49,7 @@ class BackboneStreamStep(nn.Module):
 
     def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor]:
         """(B, 3, H, W) frames and K caches -> features and K new caches."""
-        with explicit_caches(self.backbone, caches) as new_caches:
+        with self.backbone.explicit_caches(caches) as new_caches:
             feats = _as_list(self.backbone(frame))
         return (*feats, *new_caches)
 
@@ -63,6 +69,7 @@ class DetectorStreamStep(nn.Module):
         super().__init__()
         if not getattr(detector, 'with_rpn', False):
             raise TypeError(f'{type(detector).__name__} has no rpn_head')
+        _check_shift_backbone(detector.backbone)
         self.detector = detector
         levels = len(detector.rpn_head.prior_generator.strides)
         self.output_names = (
@@ -76,7 +83,7 @@ class DetectorStreamStep(nn.Module):
     def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor]:
         """(B, 3, H, W) frames and K caches -> RPN maps and K new caches."""
         det = self.detector
-        with explicit_caches(det.backbone, caches) as new_caches:
+        with det.backbone.explicit_caches(caches) as new_caches:
             feats = det.backbone(frame)
         if det.with_neck:
             feats = det.neck(feats)
@@ -94,7 +101,7 @@ def cache_shapes(backbone: nn.Module, frame: Tensor) -> List[Tuple[int]]:
     Returns:
         list[tuple[int]]: (B, fold_k, H_k, W_k) per site, in site order.
     """
-    with torch.no_grad(), explicit_caches(backbone) as new_caches:
+    with torch.no_grad(), backbone.explicit_caches() as new_caches:
         backbone(frame)
     return [tuple(cache.shape) for cache in new_caches]
 
@@ -182,7 +189,8 @@ def export_stream_onnx(model: nn.Module, out: str,
 
 
 class BackboneClip(nn.Module):
-    """The offline backbone over one clip, with a traceable shift."""
+    """The offline backbone over one clip (the op traces by concatenation,
+    see :func:`~tsm_mm.ops.temporal_shift`)."""
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
@@ -190,8 +198,7 @@ class BackboneClip(nn.Module):
 
     def forward(self, clip: Tensor) -> Tuple[Tensor]:
         """(T, 3, H, W) -> the backbone's features of the T frames."""
-        with traceable_offline_shift(self.backbone):
-            return tuple(_as_list(self.backbone(clip)))
+        return tuple(_as_list(self.backbone(clip)))
 
 
 def export_clip_onnx(backbone: nn.Module, out: str,

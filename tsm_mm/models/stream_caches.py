@@ -1,39 +1,265 @@
-"""Per-stream caches of the shifted channels, for frame-by-frame inference."""
-from typing import Dict, Hashable, List, Optional, Sequence
+"""The state of every stream, owned in one place, changed in transactions.
+
+A stream is one video fed frame by frame. Its state is the cache of each
+shift site (what its previous frame left there), the frame it expects next
+and when it was last fed. A step (:meth:`StreamCaches.step`) declares the
+frames it runs, reads the committed caches, stages the new ones and commits
+everything at once when the whole step succeeded; a failed step changes
+nothing. Memory is bounded: streams not fed for ``max_idle_steps`` steps,
+or the least recently fed beyond ``max_streams``, are released with a
+warning.
+"""
+import logging
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import (
+    Dict,
+    Hashable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+)
 
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
+
+# released streams remembered (id and reason only) to explain a late frame
+_RELEASED_MEMORY = 1024
+
+
+class StreamOrderError(ValueError):
+    """A frame arrived out of its stream's order.
+
+    Attributes:
+        row (int): Its row in the step.
+        stream_id (Hashable): Its stream.
+    """
+
+    def __init__(self, message: str, row: int, stream_id: Hashable) -> None:
+        super().__init__(message)
+        self.row, self.stream_id = row, stream_id
+
+
+@dataclass
+class _Stream:
+    """The committed state of one stream."""
+    caches: Dict[int, Tensor]  # shift site -> (fold, H, W)
+    next_frame: int
+    length: Optional[int]
+    last_step: int
+
+
+@dataclass
+class StreamStep:
+    """One step under way: its frames and what it staged so far.
+
+    Attributes:
+        stream_ids (list): The streams of the step, one frame each.
+        frame_ids (list[int]): The frame each stream gives.
+        lengths (list[int | None]): Each stream's length, when known.
+    """
+    stream_ids: List[Hashable]
+    frame_ids: List[int]
+    lengths: List[Optional[int]]
+    restarts: Set[Hashable] = field(default_factory=set)
+    staged: Dict[Hashable, Dict[int, Tensor]] = field(default_factory=dict)
+    fed: Set[Hashable] = field(default_factory=set)
+    active: Optional[List[Hashable]] = None
+
+    @contextmanager
+    def rows(self, stream_ids: Sequence[Hashable]) -> Iterator[None]:
+        """Run the forwards inside on these streams of the step only.
+
+        Args:
+            stream_ids (Sequence[Hashable]): Streams of the step, one per
+                row of the forwarded batch.
+        """
+        stream_ids = list(stream_ids)
+        unknown = [sid for sid in stream_ids if sid not in self.stream_ids]
+        if unknown:
+            raise ValueError(f'streams {unknown} are not part of this step '
+                             f'({self.stream_ids})')
+        outer, self.active = self.active, stream_ids
+        try:
+            yield
+        finally:
+            self.active = outer
+
+    @property
+    def current(self) -> List[Hashable]:
+        """The streams of the rows a forward runs now."""
+        return self.stream_ids if self.active is None else self.active
 
 
 class StreamCaches:
-    """What each stream's previous frame left at every shift site.
+    """The one owner of stream state: caches, frame counters, releases.
 
-    A step reads the caches of its streams at each site, then stages the new
-    ones; :meth:`commit` makes them current only once the whole step
-    succeeded, so a failed step leaves every stream as it was.
+    Args:
+        max_streams (int): Most streams kept; beyond it the least recently
+            fed are released (with a warning). Defaults to 16.
+        max_idle_steps (int): A stream not fed for this many steps is
+            released (with a warning). Defaults to 256.
     """
 
-    def __init__(self) -> None:
-        self._caches: Dict[Hashable, Dict[int, Tensor]] = {}
-        self._staged: Dict[int, Tensor] = {}
+    def __init__(self, max_streams: int = 16,
+                 max_idle_steps: int = 256) -> None:
+        for name, value in (('max_streams', max_streams),
+                            ('max_idle_steps', max_idle_steps)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        self.max_streams = max_streams
+        self.max_idle_steps = max_idle_steps
+        self._streams: Dict[Hashable, _Stream] = OrderedDict()  # LRU first
+        self._released: Dict[Hashable, str] = OrderedDict()
+        self._steps = 0  # committed steps
+        self._open: Optional[StreamStep] = None
 
-    def read(self, site: int, stream_ids: Sequence[Hashable],
-             like: Tensor) -> Optional[Tensor]:
-        """Stack the caches of ``stream_ids`` at ``site``.
+    # --- the step, as a transaction ------------------------------------
+
+    @contextmanager
+    def step(self,
+             stream_ids: Sequence[Hashable],
+             frame_ids: Optional[Sequence[int]] = None,
+             lengths: Optional[Sequence[Optional[int]]] = None
+             ) -> Iterator[StreamStep]:
+        """One frame of each stream; committed as one, or not at all.
+
+        Args:
+            stream_ids (Sequence[Hashable]): Distinct streams.
+            frame_ids (Sequence[int], optional): The frame of each stream:
+                0 (re)starts it, any other must be the one it expects. None
+                continues each stream (a new one starts at frame 0).
+            lengths (Sequence[int | None], optional): Each stream's length:
+                a stream is released once it reached it.
+
+        Yields:
+            StreamStep: The step; its new caches are staged by
+            :meth:`stage`. On a clean exit the caches, frame counters and
+            releases are committed together; on an exception none is.
+        """
+        if self._open is not None:
+            raise RuntimeError('a stream step is already running')
+        step = self._begin(list(stream_ids), frame_ids, lengths)
+        self._open = step
+        try:
+            yield step
+        finally:
+            self._open = None
+        self._commit(step)
+
+    def _begin(self, stream_ids: List[Hashable],
+               frame_ids: Optional[Sequence[int]],
+               lengths: Optional[Sequence[Optional[int]]]) -> StreamStep:
+        """Check the declared frames against the committed state."""
+        if len(set(stream_ids)) != len(stream_ids):
+            raise ValueError(f'a stream may give one frame per step, got '
+                             f'stream_ids={stream_ids}')
+        if len(stream_ids) > self.max_streams:
+            raise ValueError(
+                f'a step of {len(stream_ids)} streams exceeds max_streams='
+                f'{self.max_streams} (raise it in the backbone config)')
+        lengths = [None] * len(stream_ids) if lengths is None else \
+            list(lengths)
+        expected = [self.next_frame(sid) for sid in stream_ids]
+        frame_ids = expected if frame_ids is None else \
+            [int(f) for f in frame_ids]
+        if not len(lengths) == len(frame_ids) == len(stream_ids):
+            raise ValueError(
+                f'got {len(stream_ids)} stream_ids, {len(frame_ids)} '
+                f'frame_ids and {len(lengths)} lengths')
+        for row, (sid, frame, want) in enumerate(
+                zip(stream_ids, frame_ids, expected)):
+            if frame != 0 and frame != want:
+                why = self._released.get(sid)
+                raise StreamOrderError(
+                    f'stream {sid!r}: frame {frame} arrived but the stream '
+                    f'expects frame {want}'
+                    + (f' (it was released: {why})' if why else '')
+                    + '; feed each stream in frame order (frame 0 '
+                    'restarts it)', row, sid)
+        restarts = {sid for sid, frame in zip(stream_ids, frame_ids)
+                    if frame == 0}
+        return StreamStep(stream_ids, frame_ids, lengths, restarts)
+
+    def _commit(self, step: StreamStep) -> None:
+        """Make the step's caches and counters current, then release."""
+        unfed = [sid for sid in step.stream_ids if sid not in step.fed]
+        if unfed:
+            raise RuntimeError(f'streams {unfed} were declared but not run '
+                               'in the step; nothing was committed')
+        for sid, frame, length in zip(step.stream_ids, step.frame_ids,
+                                      step.lengths):
+            old = self._streams.pop(sid, None)
+            caches = {} if old is None or sid in step.restarts else \
+                old.caches
+            caches.update(step.staged.get(sid, {}))
+            self._released.pop(sid, None)
+            if length is not None and frame + 1 >= length:
+                continue  # the video ended: its state goes
+            self._streams[sid] = _Stream(caches, frame + 1, length,
+                                         self._steps)
+        self._steps += 1
+        self._release_idle_and_excess()
+
+    def _release_idle_and_excess(self) -> None:
+        """Release streams idle too long, then the LRU beyond the bound."""
+        idle = [sid for sid, s in self._streams.items()
+                if self._steps - 1 - s.last_step >= self.max_idle_steps]
+        for sid in idle:
+            self._release(sid, f'not fed for {self.max_idle_steps} steps '
+                          '(max_idle_steps)')
+        excess = len(self._streams) - self.max_streams
+        for sid in list(self._streams)[:max(excess, 0)]:
+            self._release(sid, f'more than max_streams={self.max_streams} '
+                          'streams; it was the least recently fed')
+
+    def _release(self, stream_id: Hashable, why: str) -> None:
+        self._streams.pop(stream_id)
+        self._released[stream_id] = why
+        while len(self._released) > _RELEASED_MEMORY:
+            self._released.pop(next(iter(self._released)))
+        print_log(f'stream {stream_id!r} released: {why}; its next frame '
+                  'must be frame 0', 'current', level=logging.WARNING)
+
+    # --- what a shift site does inside a step ----------------------------
+
+    def _running(self) -> StreamStep:
+        if self._open is None:
+            raise RuntimeError('no stream step is running')
+        return self._open
+
+    def feed(self, num_rows: int) -> List[Hashable]:
+        """The streams of a forward of ``num_rows`` rows in the step."""
+        step = self._running()
+        stream_ids = step.current
+        if num_rows != len(stream_ids):
+            raise ValueError(f'got {num_rows} frames for {len(stream_ids)} '
+                             f'stream_ids')
+        step.fed.update(stream_ids)
+        return stream_ids
+
+    def read(self, site: int, like: Tensor) -> Optional[Tensor]:
+        """The committed caches of the running rows at ``site``.
 
         Args:
             site (int): Index of the shift site.
-            stream_ids (Sequence[Hashable]): The stream of each row.
             like (Tensor): This step's slot, shape (B, fold, H, W); streams
                 without a cache get zeros of its shape.
 
         Returns:
             Tensor | None: (B, fold, H, W), or None when no stream has one.
         """
-        rows = [self._caches.get(sid, {}).get(site) for sid in stream_ids]
+        step = self._running()
+        rows = [None if sid in step.restarts or sid not in self._streams
+                else self._streams[sid].caches.get(site)
+                for sid in step.current]
         if all(row is None for row in rows):
             return None
-        for sid, row in zip(stream_ids, rows):
+        for sid, row in zip(step.current, rows):
             if row is not None and row.shape != like.shape[1:]:
                 raise ValueError(
                     f'stream {sid!r}: the frame gives features of shape '
@@ -46,34 +272,37 @@ class StreamCaches:
         return torch.stack([zeros if row is None else row for row in rows])
 
     def stage(self, site: int, cache: Tensor) -> None:
-        """Hold this step's new cache of ``site`` until :meth:`commit`."""
-        self._staged[site] = cache
+        """Hold the running rows' new caches of ``site`` until the commit."""
+        step = self._running()
+        for sid, row in zip(step.current, cache):
+            staged = step.staged.setdefault(sid, {})
+            if site in staged:
+                raise RuntimeError(f'stream {sid!r} ran twice in one step')
+            staged[site] = row
 
-    def commit(self, stream_ids: Sequence[Hashable]) -> None:
-        """Make the staged caches current, row ``i`` for ``stream_ids[i]``."""
-        for i, sid in enumerate(stream_ids):
-            caches = self._caches.setdefault(sid, {})
-            for site, cache in self._staged.items():
-                caches[site] = cache[i]
-        self._staged = {}
-
-    def discard(self) -> None:
-        """Drop what a failed step staged."""
-        self._staged = {}
+    # --- queries and explicit resets -----------------------------------
 
     def reset(self, stream_ids: Optional[Sequence[Hashable]] = None) -> None:
-        """Forget the caches of ``stream_ids``, or of every stream."""
-        if stream_ids is None:
-            self._caches.clear()
-        for sid in stream_ids or ():
-            self._caches.pop(sid, None)
+        """Forget the state of ``stream_ids``, or of every stream."""
+        if self._open is not None:
+            raise RuntimeError('cannot reset streams while a step runs')
+        for sid in list(self._streams) if stream_ids is None else stream_ids:
+            self._streams.pop(sid, None)
+            self._released.pop(sid, None)
 
     @property
     def stream_ids(self) -> List[Hashable]:
-        """The streams that hold caches."""
-        return list(self._caches)
+        """The streams that hold state, least recently fed first."""
+        return list(self._streams)
 
-    def nbytes(self, stream_id: Hashable) -> int:
-        """Bytes cached for one stream (0 when it has no cache)."""
+    def next_frame(self, stream_id: Hashable) -> int:
+        """The frame ``stream_id`` expects (0 for a new stream)."""
+        stream = self._streams.get(stream_id)
+        return 0 if stream is None else stream.next_frame
+
+    def nbytes(self, stream_id: Optional[Hashable] = None) -> int:
+        """Bytes cached for one stream, or for all (0 when none)."""
+        streams = self._streams.values() if stream_id is None else \
+            [self._streams[stream_id]] if stream_id in self._streams else []
         return sum(t.numel() * t.element_size()
-                   for t in self._caches.get(stream_id, {}).values())
+                   for s in streams for t in s.caches.values())

@@ -1,11 +1,41 @@
-"""TSM for any ResNet: the shift enters through forward pre-hooks."""
-from typing import Hashable, List, Optional, Sequence
+"""TSM for any 2D backbone: the shift enters through forward pre-hooks.
 
+The backbone runs its shift sites in one of three modes, each entered only
+through the backbone's own methods:
+
+* offline (default): :func:`~tsm_mm.ops.temporal_shift` over clips;
+* a stream step (:meth:`~TemporalShiftMixin.stream_step`): the causal rule
+  with the caches of :class:`~tsm_mm.models.stream_caches.StreamCaches`,
+  committed when the step ends cleanly;
+* explicit caches (:meth:`~TemporalShiftMixin.explicit_caches`): a
+  stateless causal step whose caches come in and go out as tensors, built
+  by concatenation so that tracing exporters record it (ONNX).
+"""
+import logging
+from contextlib import contextmanager
+from typing import (
+    Callable,
+    Hashable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+)
+
+import torch
+from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ...ops import temporal_shift
-from ...ops.temporal_shift import DIRECTIONS, temporal_shift_step
-from ..stream_caches import StreamCaches
+from ...ops.temporal_shift import (
+    DIRECTIONS,
+    concat_shift_step,
+    temporal_shift_step,
+)
+from ..stream_caches import StreamCaches, StreamStep
+
+# (x, site) -> shifted x: how the shift sites run in the current mode
+ShiftFn = Callable[[Tensor, int, int], Tensor]
 
 
 class _ShiftHook:
@@ -20,44 +50,180 @@ class _ShiftHook:
                 ) + args[1:]
 
 
+def _in_channels(module: nn.Module) -> Optional[int]:
+    """Input channels of a shift site: its own, or its first conv's."""
+    if getattr(module, 'in_channels', None) is not None:
+        return module.in_channels
+    for sub in module.modules():
+        if isinstance(sub, nn.Conv2d):
+            return sub.in_channels
+    return None
+
+
 class TemporalShiftMixin:
-    """Adds the shift and the streaming API to a 2D ResNet subclass.
+    """Adds the shift and the streaming API to a 2D backbone subclass.
 
     The shift has no parameters, so it is added as forward pre-hooks on the
-    shifted modules: the state-dict keys stay those of the 2D ResNet.
+    shifted modules: the state-dict keys stay those of the 2D backbone.
     Subclasses call :meth:`_init_shift` then :meth:`_add_shift_site`.
     """
 
     def _init_shift(self, num_segments: int, shift_div: int,
-                    direction: str) -> None:
+                    direction: str, max_streams: int = 16,
+                    max_idle_steps: int = 256) -> None:
+        """Set the shift's options; call after the 2D backbone's init.
+
+        Args:
+            num_segments (int): Frames per clip, T.
+            shift_div (int): 1/shift_div of the channels moves each way.
+            direction (str): ``'bidirectional'`` or ``'causal'``.
+            max_streams (int): Streams whose caches are kept at most.
+            max_idle_steps (int): Steps after which an unfed stream goes.
+        """
         if direction not in DIRECTIONS:
             raise ValueError(f'direction must be one of {DIRECTIONS}, '
                              f'got {direction!r}')
         if num_segments < 1:
             raise ValueError(f'num_segments must be >= 1, got {num_segments}')
+        if shift_div < 2:
+            raise ValueError(f'shift_div must be >= 2, got {shift_div}')
         self.num_segments = num_segments
         self.shift_div = shift_div
         self.direction = direction
         self.num_shift_sites = 0
-        self.stream_caches = StreamCaches()
-        self._stream_ids: Optional[List[Hashable]] = None
+        self.stream_caches = StreamCaches(max_streams, max_idle_steps)
+        self._shift_mode: Optional[ShiftFn] = None  # None: offline
 
     def _add_shift_site(self, module: nn.Module, num_segments: int) -> None:
-        """Shift the input of ``module`` over clips of ``num_segments``."""
+        """Shift the input of ``module`` over clips of ``num_segments``.
+
+        Refuses a backbone of ``num_segments=1`` (training would fill every
+        shifted slot with zeros, while streaming fills it with the past);
+        skips, with a warning, a site of fewer than ``shift_div`` channels
+        (no channel would move, as in the official code).
+        """
+        if self.num_segments < 2:
+            raise ValueError(
+                f'{type(self).__name__}: num_segments=1 with the shift on '
+                'trains every shifted slot on zeros, while streaming feeds '
+                'it the previous frame; train on clips (num_segments >= 2) '
+                'or build it with is_shift=False')
+        channels = _in_channels(module)
+        if channels is None:
+            raise TypeError(f'cannot tell the input channels of shift site '
+                            f'{type(module).__name__}')
+        if channels < self.shift_div:
+            name = next((n for n, m in self.named_modules() if m is module),
+                        type(module).__name__)
+            print_log(
+                f'{type(self).__name__}: no shift at {name}: its input has '
+                f'{channels} channels, fewer than shift_div='
+                f'{self.shift_div}, so no channel would move', 'current',
+                level=logging.WARNING)
+            return
         module.register_forward_pre_hook(
             _ShiftHook(self, self.num_shift_sites, num_segments))
         self.num_shift_sites += 1
 
     def _shift(self, x: Tensor, site: int, num_segments: int) -> Tensor:
-        if self._stream_ids is None:
-            return temporal_shift(x, num_segments, self.shift_div,
-                                  self.direction)
-        fold = x.shape[1] // self.shift_div
-        cached = self.stream_caches.read(site, self._stream_ids,
-                                         x[:, fold:2 * fold])
-        out, cache = temporal_shift_step(x, cached, self.shift_div)
-        self.stream_caches.stage(site, cache)
-        return out
+        if self._shift_mode is not None:
+            return self._shift_mode(x, site, num_segments)
+        return temporal_shift(x, num_segments, self.shift_div, self.direction)
+
+    @contextmanager
+    def _mode(self, shift: ShiftFn) -> Iterator[None]:
+        """Run the shift sites as ``shift`` inside the block."""
+        if self._shift_mode is not None:
+            raise RuntimeError('the backbone is already running a stream '
+                               'step or explicit caches')
+        self._shift_mode = shift
+        try:
+            yield
+        finally:
+            self._shift_mode = None
+
+    @contextmanager
+    def stream_step(self,
+                    stream_ids: Sequence[Hashable],
+                    frame_ids: Optional[Sequence[int]] = None,
+                    lengths: Optional[Sequence[Optional[int]]] = None
+                    ) -> Iterator[StreamStep]:
+        """One frame of each stream, committed as one transaction.
+
+        Inside the block every forward runs frame by frame (causal rule)
+        on the rows of ``stream_ids`` (or of ``step.rows(...)``). On a clean
+        exit the new caches, frame counters and releases of finished
+        streams are committed together; on an exception none is.
+
+        Args:
+            stream_ids (Sequence[Hashable]): Distinct streams, one frame
+                each; an id not seen before (or reset) starts from zeros.
+            frame_ids (Sequence[int], optional): Each stream's frame: 0
+                restarts it, another must be the one it expects (else
+                :class:`~tsm_mm.models.stream_caches.StreamOrderError`).
+                None continues each stream.
+            lengths (Sequence[int | None], optional): Each video's length,
+                when known: its stream is released after its last frame.
+
+        Yields:
+            StreamStep: The step (``step.rows(ids)`` runs a subset).
+        """
+        if getattr(self, 'temporal_pool', False):
+            raise RuntimeError('temporal_pool mixes frames of a clip and '
+                               'cannot run frame by frame')
+        caches = self.stream_caches
+
+        def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
+            caches.feed(x.shape[0])
+            fold = x.shape[1] // self.shift_div
+            out, cache = temporal_shift_step(
+                x, caches.read(site, x[:, fold:2 * fold]), self.shift_div)
+            caches.stage(site, cache)
+            return out
+
+        with caches.step(stream_ids, frame_ids, lengths) as step, \
+                self._mode(shift):
+            yield step
+            if not self.num_shift_sites:  # nothing cached, frames counted
+                caches.feed(len(step.stream_ids))
+
+    @contextmanager
+    def explicit_caches(self, caches: Optional[Sequence[Tensor]] = None
+                        ) -> Iterator[List[Tensor]]:
+        """Run the shift sites as one stateless causal step.
+
+        Inside the block, shift site k of a forward takes ``caches[k]`` as
+        the previous frame's slot (zeros when ``caches`` is None) and
+        appends its new cache to the yielded list; :attr:`stream_caches` is
+        not touched. Built by concatenation: tracing exporters record it.
+
+        Args:
+            caches (Sequence[Tensor], optional): One (B, fold_k, H_k, W_k)
+                tensor per shift site.
+
+        Yields:
+            list[Tensor]: The new caches, in site order, once a forward ran.
+        """
+        if caches is not None and len(caches) != self.num_shift_sites:
+            raise ValueError(f'got {len(caches)} caches for '
+                             f'{self.num_shift_sites} shift sites')
+        if getattr(self, 'temporal_pool', False):
+            raise RuntimeError('temporal_pool mixes frames of a clip and '
+                               'cannot run frame by frame')
+        new_caches: List[Tensor] = []
+
+        def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
+            if site != len(new_caches):
+                raise RuntimeError(f'shift site {site} ran out of order')
+            fold = x.shape[1] // self.shift_div
+            cached = (torch.zeros_like(x[:, fold:2 * fold]) if caches is None
+                      else caches[site])
+            out, cache = concat_shift_step(x, cached, fold)
+            new_caches.append(cache)
+            return out
+
+        with self._mode(shift):
+            yield new_caches
 
     def forward_stream(self, x: Tensor, stream_ids: Sequence[Hashable]):
         """Run one frame of each stream, with the causal rule.
@@ -74,32 +240,21 @@ class TemporalShiftMixin:
         if len(stream_ids) != x.shape[0]:
             raise ValueError(f'got {x.shape[0]} frames for {len(stream_ids)} '
                              f'stream_ids')
-        if len(set(stream_ids)) != len(stream_ids):
-            raise ValueError(f'a stream may give one frame per step, got '
-                             f'stream_ids={stream_ids}')
-        self._stream_ids = stream_ids
-        try:
-            out = self.forward(x)
-        except BaseException:
-            self.stream_caches.discard()
-            raise
-        finally:
-            self._stream_ids = None
-        self.stream_caches.commit(stream_ids)
-        return out
+        with self.stream_step(stream_ids):
+            return self.forward(x)
 
     def reset_streams(self,
                       stream_ids: Optional[Sequence[Hashable]] = None) -> None:
-        """Forget the caches of ``stream_ids``, or of every stream."""
+        """Forget the state of ``stream_ids``, or of every stream."""
         self.stream_caches.reset(stream_ids)
 
     @property
     def streaming(self) -> bool:
-        """Whether a :meth:`forward_stream` step is running."""
-        return self._stream_ids is not None
+        """Whether the shift sites run frame by frame now."""
+        return self._shift_mode is not None
 
     def train(self, mode: bool = True):
-        """Set the mode as the ResNet does, and return the module."""
+        """Set the mode as the base backbone does, and return the module."""
         super().train(mode)
         return self
 

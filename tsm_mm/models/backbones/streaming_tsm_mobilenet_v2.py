@@ -1,0 +1,44 @@
+"""Streaming TSM-MobileNetV2 for MMDetection detectors."""
+from mmdet.models.backbones import MobileNetV2
+from mmdet.registry import MODELS
+
+from .shift_mixin import TemporalShiftMixin
+
+
+@MODELS.register_module()
+class StreamingTSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
+    """MMDetection's MobileNetV2 whose inverted residuals shift along time.
+
+    The input of the expansion conv of every block with an identity
+    connection is shifted (10 blocks at width 1.0), as in the official
+    online demo. Trained on clips of ``num_segments`` frames, run frame by
+    frame with per-stream caches (:meth:`forward_stream`). Its state-dict
+    keys are exactly those of MMDetection's ``MobileNetV2``, so a 2D
+    checkpoint loads strictly.
+
+    Args:
+        num_segments (int): Frames per training clip, T. Defaults to 8.
+        is_shift (bool): Whether to shift at all; False gives the 2D
+            MobileNetV2. Defaults to True.
+        shift_div (int): 1/shift_div of the channels moves. Defaults to 8.
+        direction (str): ``'causal'`` (the online rule; default) or
+            ``'bidirectional'`` for offline use.
+        **kwargs: Other arguments of MMDetection's ``MobileNetV2``
+            (``widen_factor``, ``out_indices``, ``frozen_stages``,
+            ``norm_cfg``, ...).
+    """
+
+    def __init__(self,
+                 num_segments: int = 8,
+                 is_shift: bool = True,
+                 shift_div: int = 8,
+                 direction: str = 'causal',
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._init_shift(num_segments, shift_div, direction)
+        self.is_shift = is_shift
+        if is_shift:
+            for name in self.layers[:-1]:  # conv2 closes the list
+                for block in getattr(self, name):
+                    if block.with_res_shortcut:
+                        self._add_shift_site(block.expand_conv, num_segments)
