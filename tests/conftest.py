@@ -1,5 +1,8 @@
 """Shared fixtures. tsm_mm is imported first: it patches the stack."""
+import logging
+
 import pytest
+from mmengine.logging import MMLogger
 
 import tsm_mm  # noqa: F401
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
@@ -32,3 +35,24 @@ def toy_vid_ann_dir(toy_vid_root, tmp_path_factory):
     out = tmp_path_factory.mktemp('toy_vid_ann')
     convert_imagenet_vid(toy_vid_root, str(out))
     return str(out)
+
+
+class Records(logging.Handler):
+    """The warnings logged through MMEngine's current logger."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def warnings_log():
+    """The list of warning messages logged while the test runs."""
+    logger = MMLogger.get_current_instance()
+    handler = Records()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)

@@ -1,31 +1,9 @@
 """StreamCaches: one owner of stream state, changed in transactions."""
-import logging
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
 
 from tsm_mm.models.stream_caches import StreamCaches, StreamOrderError
-
-
-class Records(logging.Handler):
-    """The messages logged through MMEngine's current logger."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def warnings_log():
-    logger = MMLogger.get_current_instance()
-    handler = Records()
-    logger.addHandler(handler)
-    yield handler.messages
-    logger.removeHandler(handler)
 
 
 def run(caches, stream_ids, values, frame_ids=None, lengths=None, sites=2):

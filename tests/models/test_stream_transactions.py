@@ -1,36 +1,14 @@
 """The detector's stream step commits or rolls back as one; bounded memory."""
 import copy
-import logging
 
 import pytest
 import torch
 from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
-
-
-class Records(logging.Handler):
-    """The messages logged through MMEngine's current logger."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def warnings_log():
-    logger = MMLogger.get_current_instance()
-    handler = Records()
-    logger.addHandler(handler)
-    yield handler.messages
-    logger.removeHandler(handler)
 
 
 def build():

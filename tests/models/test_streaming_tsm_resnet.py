@@ -1,33 +1,11 @@
 """StreamingTSMResNet: build-time refusals, modes, bounded stream memory."""
-import logging
 
 import pytest
 import torch
 from mmdet.models.backbones import ResNet
-from mmengine.logging import MMLogger
 
 from tsm_mm.models.backbones import StreamingTSMResNet
 from tsm_mm.ops import temporal_shift
-
-
-class Records(logging.Handler):
-    """The messages logged through MMEngine's current logger."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def warnings_log():
-    logger = MMLogger.get_current_instance()
-    handler = Records()
-    logger.addHandler(handler)
-    yield handler.messages
-    logger.removeHandler(handler)
 
 
 def randomize_bn(model):

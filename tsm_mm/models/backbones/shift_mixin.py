@@ -125,6 +125,17 @@ class TemporalShiftMixin:
             _ShiftHook(self, self.num_shift_sites, num_segments))
         self.num_shift_sites += 1
 
+    def _warn_unless_routed(self, routed: bool) -> None:
+        """Warn once at build when no detector routes clips and streams."""
+        if self.num_shift_sites and not routed:
+            print_log(
+                f'{type(self).__name__} shifts along every num_segments='
+                f'{self.num_segments} consecutive images of a batch: inside '
+                'a detector that does not route clips and streams (e.g. '
+                "MMDetection's FasterRCNN) the unrelated images of a batch "
+                'will be mixed; use VideoFasterRCNN', 'current',
+                level=logging.WARNING)
+
     def _shift(self, x: Tensor, site: int, num_segments: int) -> Tensor:
         if self._shift_mode is not None:
             return self._shift_mode(x, site, num_segments)

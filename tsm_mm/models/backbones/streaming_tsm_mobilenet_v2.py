@@ -23,6 +23,12 @@ class StreamingTSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
         shift_div (int): 1/shift_div of the channels moves. Defaults to 8.
         direction (str): ``'causal'`` (the online rule; default) or
             ``'bidirectional'`` for offline use.
+        max_streams (int): Streams whose caches are kept at most.
+            Defaults to 16.
+        max_idle_steps (int): A stream not fed for this many steps is
+            released. Defaults to 256.
+        routed (bool): Whether a detector routes clips and streams
+            (``VideoFasterRCNN`` sets it); else a warning at build.
         **kwargs: Other arguments of MMDetection's ``MobileNetV2``
             (``widen_factor``, ``out_indices``, ``frozen_stages``,
             ``norm_cfg``, ...).
@@ -33,12 +39,17 @@ class StreamingTSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
                  is_shift: bool = True,
                  shift_div: int = 8,
                  direction: str = 'causal',
+                 max_streams: int = 16,
+                 max_idle_steps: int = 256,
+                 routed: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        self._init_shift(num_segments, shift_div, direction)
+        self._init_shift(num_segments, shift_div, direction, max_streams,
+                         max_idle_steps)
         self.is_shift = is_shift
         if is_shift:
             for name in self.layers[:-1]:  # conv2 closes the list
                 for block in getattr(self, name):
                     if block.with_res_shortcut:
                         self._add_shift_site(block.expand_conv, num_segments)
+        self._warn_unless_routed(routed)

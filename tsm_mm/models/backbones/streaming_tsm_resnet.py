@@ -1,9 +1,6 @@
 """Streaming TSM-ResNet for MMDetection detectors."""
-import logging
-
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
-from mmengine.logging import print_log
 
 from .shift_mixin import TemporalShiftMixin, blockres_blocks
 
@@ -49,7 +46,7 @@ class StreamingTSMResNet(TemporalShiftMixin, ResNet):
                  max_idle_steps: int = 256,
                  routed: bool = False,
                  **kwargs) -> None:
-        super().__init__(depth, **kwargs)
+        super().__init__(depth=depth, **kwargs)
         self._init_shift(num_segments, shift_div, direction, max_streams,
                          max_idle_steps)
         self.is_shift = is_shift
@@ -57,11 +54,4 @@ class StreamingTSMResNet(TemporalShiftMixin, ResNet):
             layers = [getattr(self, name) for name in self.res_layers]
             for block in blockres_blocks(layers):
                 self._add_shift_site(block.conv1, num_segments)
-        if self.num_shift_sites and not routed:
-            print_log(
-                'StreamingTSMResNet shifts along every num_segments='
-                f'{num_segments} consecutive images of a batch: inside a '
-                'detector that does not route clips and streams (e.g. '
-                "MMDetection's FasterRCNN) the unrelated images of a batch "
-                'will be mixed; use VideoFasterRCNN', 'current',
-                level=logging.WARNING)
+        self._warn_unless_routed(routed)
