@@ -1,7 +1,8 @@
 """Detect objects in a video frame by frame and write an annotated mp4.
 
-The detector streams: each frame enters the config's test pipeline and the
-model once, in order (a TSM backbone keeps its per-video caches). With
+A thin CLI over :class:`tsm_mm.apis.StreamingDetInferencer`: each frame
+enters the config's test pipeline and the model once, in order (a TSM
+backbone keeps its per-video caches). With
 ``--compare-2d``, a second (2D) detector runs on the same frames, drawn on
 the right, and the per-frame latencies of both are plotted.
 
@@ -16,17 +17,12 @@ import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
-from mmdet.visualization import DetLocalVisualizer
 from mmengine.utils import ProgressBar
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.apis.streaming_inference import (
-    StreamingDetector,
-    plot_frame_latency,
-)
+from tsm_mm.apis import StreamingDetInferencer, plot_frame_latency
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
 
 
@@ -60,17 +56,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def draw(visualizer: DetLocalVisualizer, frame: np.ndarray, sample,
-         score_thr: float, title: str) -> np.ndarray:
-    """The frame (BGR) with the boxes of ``sample`` and a title."""
-    visualizer.add_datasample('frame', frame[..., ::-1], sample,
-                              draw_gt=False, pred_score_thr=score_thr)
-    drawn = np.ascontiguousarray(visualizer.get_image()[..., ::-1])
-    cv2.putText(drawn, title, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (255, 255, 255), 1, cv2.LINE_AA)
-    return drawn
-
-
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     # boxes touching the border are drawn clipped: nothing to warn about
@@ -79,15 +64,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     arms = {'TSM': (args.config, args.checkpoint)}
     if args.compare_2d:
         arms['2D'] = (args.compare_2d[0], (args.compare_2d[1:] or [None])[0])
-    detectors: Dict[str, StreamingDetector] = {}
-    visualizers: Dict[str, DetLocalVisualizer] = {}
+    inferencers: Dict[str, StreamingDetInferencer] = {}
     for name, (config, checkpoint) in arms.items():
         if checkpoint is None:
             print(f'{name}: no checkpoint, random weights')
-        detectors[name] = StreamingDetector.from_config(
-            config, checkpoint, args.device)
-        visualizers[name] = DetLocalVisualizer(name=f'demo_video_{name}')
-        visualizers[name].dataset_meta = detectors[name].model.dataset_meta
+        inferencers[name] = StreamingDetInferencer(
+            config, checkpoint, args.device, score_thr=args.score_thr)
+        inferencers[name].reset()
 
     frames = args.frames
     latencies: Dict[str, List[float]] = {name: [] for name in arms}
@@ -95,11 +78,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     with Mp4Writer(args.out, frames.fps) as writer:
         for frame in frames:
             panels = []
-            for name, detector in detectors.items():
-                sample, seconds = detector.detect(frame)
-                latencies[name].append(seconds)
-                panels.append(draw(visualizers[name], frame, sample,
-                                   args.score_thr, name))
+            for name, inferencer in inferencers.items():
+                result = inferencer.infer_frame(frame, draw=True, title=name)
+                latencies[name].append(result.latency)
+                panels.append(result.visualization)
             writer.write(np.concatenate(panels, axis=1))
             progress.update()
     print(f'\n{writer.num_frames} frames -> {args.out}')

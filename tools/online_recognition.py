@@ -1,8 +1,11 @@
 """Recognise actions online: one frame in, one running prediction out.
 
-A causal TSM recognizer runs frame by frame (``forward_stream``); after
-each frame it prints the running top-1 class (softmax of the mean logits
-so far, or over the last ``--window`` frames) and the model's latency.
+A thin CLI over :class:`tsm_mm.apis.OnlineRecogInferencer`: a causal TSM
+recognizer runs frame by frame (``forward_stream``); after each frame it
+prints the running top-1 class (softmax of the mean logits so far, or over
+the last ``--window`` frames) and the model's latency. Class names:
+``--classes``, else the checkpoint's ``dataset_meta``, else the config's
+``metainfo``/``label_map``, else indices.
 
 Example:
     python tools/online_recognition.py \
@@ -11,18 +14,14 @@ Example:
         --classes data/toy_actions/classes.txt --out online.mp4
 """
 import argparse
-from contextlib import nullcontext
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.apis.streaming_inference import OnlineRecognizer
-from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
-
-MIN_HEIGHT = 240  # small frames are enlarged in the mp4 to keep text legible
+from tsm_mm.apis import OnlineRecogInferencer
+from tsm_mm.apis.video_io import VideoFrames
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -41,60 +40,30 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
     try:
-        args.frames = VideoFrames(args.input)
+        VideoFrames(args.input)
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
-    args.class_names = None
-    if args.classes:
-        try:
-            with open(args.classes) as f:
-                args.class_names = [line.strip() for line in f if
-                                    line.strip()]
-        except OSError as err:
-            parser.error(f'cannot read --classes {args.classes}: {err}')
     return args
-
-
-def annotate(frame: np.ndarray, text: str) -> np.ndarray:
-    """The frame, enlarged if small, with ``text`` on a dark band."""
-    if frame.shape[0] < MIN_HEIGHT:
-        scale = MIN_HEIGHT / frame.shape[0]
-        frame = cv2.resize(frame, None, fx=scale, fy=scale,
-                           interpolation=cv2.INTER_NEAREST)
-    frame = frame.copy()
-    cv2.rectangle(frame, (0, 0), (frame.shape[1], 22), (0, 0, 0), -1)
-    cv2.putText(frame, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (255, 255, 255), 1, cv2.LINE_AA)
-    return frame
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     if args.checkpoint is None:
         print('no checkpoint, random weights')
-    recognizer = OnlineRecognizer.from_config(args.config, args.checkpoint,
-                                              args.window, args.device)
-    names: List[str] = args.class_names or list(
-        recognizer.model.dataset_meta.get('classes') or
-        map(str, range(recognizer.num_classes)))
-    if len(names) != recognizer.num_classes:
-        raise ValueError(f'{len(names)} class names ({args.classes}) for a '
-                         f'model of {recognizer.num_classes} classes')
-    frames = args.frames
+    inferencer = OnlineRecogInferencer(args.config, args.checkpoint,
+                                       args.device, window=args.window,
+                                       classes=args.classes)
     latencies = []
-    with (Mp4Writer(args.out, frames.fps) if args.out else
-          nullcontext()) as writer:
-        for index, frame in enumerate(frames):
-            step = recognizer.step(frame)
-            score, label = step.scores.max(0)
-            latencies.append(step.latency)
-            text = (f'{names[label]} ({score:.2f}) '
-                    f'{1e3 * step.latency:.1f} ms')
-            print(f'frame {index:5d}: {text}')
-            if writer is not None:
-                writer.write(annotate(frame, f'{index}: {text}'))
-    if writer is not None:
-        print(f'{writer.num_frames} frames -> {args.out}')
+    for index, result in enumerate(inferencer.iter_video(
+            args.input, out_file=args.out or '')):
+        prediction = result.prediction
+        label = prediction['pred_labels'][0]
+        latencies.append(result.latency)
+        print(f'frame {index:5d}: {prediction["pred_label_names"][0]} '
+              f'({prediction["pred_scores"][label]:.2f}) '
+              f'{1e3 * result.latency:.1f} ms')
+    if args.out:
+        print(f'{len(latencies)} frames -> {args.out}')
     print(f'median latency {1e3 * np.median(latencies):.1f} ms per frame')
 
 

@@ -1,7 +1,14 @@
+from .class_names import recognition_class_names
 from .comparison import (
     comparison_table,
     run_arm,
     set_data_root,
+)
+from .frame_drawing import draw_detections, draw_title
+from .inferencers import (
+    FrameResult,
+    OnlineRecogInferencer,
+    StreamingDetInferencer,
 )
 from .streaming_inference import (
     OnlineRecognizer,
@@ -16,5 +23,7 @@ __all__ = [
     'run_arm', 'set_data_root', 'comparison_table',
     'init_model', 'StreamingDetector', 'OnlineRecognizer',
     'frame_logits', 'plot_frame_latency', 'VideoFrames', 'Mp4Writer',
-    'TruncatedVideoError'
+    'TruncatedVideoError', 'StreamingDetInferencer',
+    'OnlineRecogInferencer', 'FrameResult', 'draw_title', 'draw_detections',
+    'recognition_class_names'
 ]
