@@ -52,7 +52,7 @@ def parse_args() -> argparse.Namespace:
                         metavar=('CONFIG_2D', 'CONFIG_TSM'))
     parser.add_argument('--work-dir', default='work_dirs/compare_vid')
     parser.add_argument('--shared-2d-iters', type=int, default=300)
-    parser.add_argument('--iters', type=int, default=450)
+    parser.add_argument('--iters', type=int, default=750)
     parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--seeds', type=int, default=1,
                         help='train with seeds 0..K-1; mean ± std over them')

@@ -27,8 +27,8 @@ from tsm_mm.datasets import VID_CLASSES, VID_SYNSETS, clip_frame_indices
 
 TOY_CONFIG = osp.join(osp.dirname(__file__), '../../configs/toy/'
                       'vid_faster_rcnn_2d_toy.py')
-SIZE = (64, 48)  # (w, h); the toy pipeline resizes to 160x120: x2.5
-FACTOR = 2.5
+SIZE = (64, 48)  # (w, h); the toy pipeline resizes to 128x96: x2
+FACTOR = 2.0
 CAT = {name: i for i, name in enumerate(VID_CLASSES, 1)}  # mmtracking ids
 VIDEOS = {1: ('train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000',
               6),
@@ -187,7 +187,7 @@ def test_vid_json_through_the_train_pipeline(mmtracking_vid, toy_cfg):
         video_id = video_idx + 1
         frames, _ = clip_frame_indices(VIDEOS[video_id][1], key, 3, 'end')
         item = dataset[idx]
-        assert item['inputs'].shape == (3, 3, 120, 160)
+        assert item['inputs'].shape == (3, 3, 96, 128)
         for t, (frame, f) in enumerate(zip(
                 item['data_samples'].video_data_samples, frames)):
             assert (frame.video_id, frame.frame_id) == (video_id, f)

@@ -90,7 +90,7 @@ def test_a_failure_in_the_second_size_group_rolls_back_the_first(
     """Two padded sizes run as two groups; the second fails: neither
     group's stream may advance."""
     model = build()
-    small = {f: as_item(val_frames[(1, f)], (96, 128)) for f in range(2)}
+    small = {f: as_item(val_frames[(1, f)], (64, 96)) for f in range(2)}
     alone = {}
     for video, items in ((0, [val_frames[(0, f)] for f in range(2)]),
                          (1, [small[f] for f in range(2)])):

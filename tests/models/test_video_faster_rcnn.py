@@ -120,9 +120,9 @@ def test_frame_size_change_is_an_error(val_frames):
     model = build(TOY_TSM)
     predict(model, [val_frames[(0, 0)]])
     item = copy.deepcopy(val_frames[(0, 1)])
-    item['inputs'] = item['inputs'][..., :96, :128]
+    item['inputs'] = item['inputs'][..., :64, :96]
     for sample in item['data_samples']:
-        sample.set_metainfo(dict(img_shape=(96, 128)))
+        sample.set_metainfo(dict(img_shape=(64, 96)))
     with pytest.raises(ValueError, match='must share a size'):
         predict(model, [item])
 
