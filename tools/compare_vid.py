@@ -131,8 +131,9 @@ def summary(runs: List[dict]) -> str:
         for run in runs]
     for name, values in table.items():
         values = 100 * np.array(values)
+        sign = '+' if '−' in name else ''
         lines.append(f'| {name} | ' + ' | '.join(
-            f'{m:.1f} ± {s:.1f}' for m, s in zip(
+            f'{m:{sign}.1f} ± {s:.1f}' for m, s in zip(
                 np.nanmean(values, 0), np.nanstd(values, 0, ddof=1))) +
             ' |')
     return '\n'.join(lines)
