@@ -70,7 +70,7 @@ def track_samples(with_gt=True):
 
 
 def build_metric(**kwargs):
-    metric = METRICS.build(dict(type='VIDMetric', **kwargs))
+    metric = METRICS.build(dict(type='VIDMetric', _scope_='mmdet', **kwargs))
     metric.dataset_meta = dict(classes=CLASSES)
     return metric
 
