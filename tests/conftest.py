@@ -6,7 +6,7 @@ from mmengine.logging import MMLogger
 
 import tsm_mm  # noqa: F401
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
-from tsm_mm.toy import make_toy_vid
+from tsm_mm.testing import make_toy_vid
 
 # 4 train and 2 val videos of 8 frames, 3 DET images (one with a 'person').
 TOY_VID_ARGS = dict(train_videos=4, val_videos=2, frames=8, det_images=3,

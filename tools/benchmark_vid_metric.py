@@ -6,7 +6,7 @@ import argparse
 import json
 import platform
 
-from tsm_mm.evaluation.functional.vid_map_benchmark import bench_vid_metric
+from tsm_mm.testing.synthetic_vid import bench_vid_metric
 
 
 def parse_args() -> argparse.Namespace:

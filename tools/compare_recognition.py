@@ -41,7 +41,7 @@ from mmengine.fileio import dump
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import OnlineRecognizer, frame_logits, init_model, run_arm
-from tsm_mm.toy.actions import (
+from tsm_mm.testing.toy_actions import (
     ATTRIBUTES,
     FILENAME_TMPL,
     make_toy_actions,

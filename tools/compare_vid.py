@@ -33,7 +33,7 @@ from tsm_mm.apis import comparison_table, run_arm
 from tsm_mm.apis.comparison import COLUMNS, side_by_side_fps
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.evaluation.functional import MOTION_RULES, paired_video_bootstrap
-from tsm_mm.toy import make_toy_vid
+from tsm_mm.testing import make_toy_vid
 from tsm_mm.utils import atomic_path
 
 TOY_CONFIGS = ('configs/toy/vid_faster_rcnn_2d_toy.py',

@@ -8,7 +8,7 @@ Example::
 import argparse
 import time
 
-from tsm_mm.toy.actions import make_toy_actions, render_contact_sheet
+from tsm_mm.testing.toy_actions import make_toy_actions, render_contact_sheet
 
 
 def parse_args() -> argparse.Namespace:

@@ -7,7 +7,7 @@ import argparse
 import json
 import time
 
-from tsm_mm.toy import make_toy_vid
+from tsm_mm.testing import make_toy_vid
 
 
 def parse_args() -> argparse.Namespace:

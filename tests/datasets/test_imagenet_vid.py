@@ -486,7 +486,7 @@ def test_repeated_annotation_ids(ann_file, tmp_path):
 # --------------------------------------------- through the toy ILSVRC layout
 def test_toy_ilsvrc_through_converter(tmp_path):
     from tsm_mm.datasets.convert_vid import convert_imagenet_vid
-    from tsm_mm.toy.vid import TOY_CLASSES, make_toy_vid
+    from tsm_mm.testing.toy_vid import TOY_CLASSES, make_toy_vid
 
     root = str(tmp_path / 'ILSVRC2015')
     stats = make_toy_vid(root, train_videos=2, val_videos=2, frames=6,

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 from tool_loader import load_tool
 
-from tsm_mm.toy.actions import make_toy_actions, read_rawframe_list
+from tsm_mm.testing.toy_actions import make_toy_actions, read_rawframe_list
 
 ARMS = ('TSN', 'TSM', 'TSM online', 'TSM run causally')
 

@@ -19,7 +19,7 @@ from mmengine.registry import init_default_scope
 
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.engine import load_checkpoint_file
-from tsm_mm.toy import make_toy_vid
+from tsm_mm.testing import make_toy_vid
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/toy/vid_faster_rcnn_tsm_toy.py'

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.runner import CheckpointLoader
 
-from tsm_mm.toy.actions import make_toy_actions
+from tsm_mm.testing.toy_actions import make_toy_actions
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

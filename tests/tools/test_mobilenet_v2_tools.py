@@ -11,7 +11,7 @@ from mmengine.config import Config
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis.streaming_inference import OnlineRecognizer, init_model
-from tsm_mm.toy.actions import make_toy_actions
+from tsm_mm.testing.toy_actions import make_toy_actions
 
 TOY = osp.join(REPO, 'configs', 'toy')
 ONLINE = osp.join(TOY, 'tsm_online_mobilenetv2_toy_actions.py')

@@ -21,7 +21,7 @@ from tsm_mm.apis.streaming_inference import (
     recognition_frame_pipeline,
 )
 from tsm_mm.apis.video_io import VideoFrames, count_frames
-from tsm_mm.toy import make_toy_actions
+from tsm_mm.testing import make_toy_actions
 
 ONLINE = osp.join(REPO, 'configs/toy/tsm_online_r18_toy_actions.py')
 FRAMES = 8  # the config's num_segments: one clip is the whole video

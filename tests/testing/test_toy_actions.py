@@ -1,4 +1,4 @@
-"""Tests of the toy temporal-recognition dataset (tsm_mm.toy.actions)."""
+"""Tests of the toy temporal actions (tsm_mm.testing.toy_actions)."""
 import filecmp
 import os
 import os.path as osp
@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import ks_2samp
 
 import tsm_mm  # noqa: F401  (fixes mmaction's import before it is used)
-from tsm_mm.toy.actions import (
+from tsm_mm.testing.toy_actions import (
     CLASSES,
     FILENAME_TMPL,
     PAIRS,

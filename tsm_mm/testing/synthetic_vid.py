@@ -4,7 +4,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from .vid_map import vid_map
+from ..evaluation.functional import vid_map
 
 
 def make_synthetic_vid(num_frames: int = 176126,

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tsm_mm.datasets.vid_classes import VID_CLASSES, VID_SYNSETS
-from tsm_mm.toy import make_toy_vid
-from tsm_mm.toy.vid import fgfa_key_frames
+from tsm_mm.testing import make_toy_vid
+from tsm_mm.testing.toy_vid import fgfa_key_frames
 
 SYNSET = dict(zip(VID_CLASSES, VID_SYNSETS))
 TOY_SYNSETS = {SYNSET['zebra'], SYNSET['horse'], SYNSET['tiger']}
