@@ -9,18 +9,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from bn_stats import randomize_bn
 from mmdet.registry import MODELS as DET_MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tsm_mm.deploy import (
-    concat_shift,
-    concat_shift_step,
-    export_clip_onnx,
-    export_stream_onnx,
-)
+from tsm_mm.deploy import export_clip_onnx, export_stream_onnx
 from tsm_mm.models.backbones import StreamingTSMResNet, TSMResNet
-from tsm_mm.ops.temporal_shift import temporal_shift, temporal_shift_step
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOL = 1e-4
@@ -28,21 +23,6 @@ TOL = 1e-4
 # block (stride 4, 8, 16, 32 -> 16, 8, 4, 2 pixels; C_in/8 channels)
 R18_64_CACHES = [(8, 16, 16), (8, 16, 16), (8, 16, 16), (16, 8, 8),
                  (16, 8, 8), (32, 4, 4), (32, 4, 4), (64, 2, 2)]
-
-
-def randomize_bn(model):
-    """Random BN statistics and affine, so BN is not the identity."""
-    gen = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen)
-                                + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=gen)
-                                + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=gen)
-                              * 0.1)
-    return model.eval()
 
 
 def session(path):
@@ -68,21 +48,6 @@ def run_stream(sess, interface, frames):
 def max_rel_diff(got, expected):
     return max(float(np.abs(g - e.numpy()).max() / e.abs().max())
                for g, e in zip(got, expected))
-
-
-@pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
-def test_concat_shift_equals_the_op(direction):
-    x = torch.randn(6, 16, 3, 3)
-    torch.testing.assert_close(concat_shift(x, 3, 2, direction),
-                               temporal_shift(x, 3, 8, direction),
-                               rtol=0, atol=0)
-    cached = torch.randn(6, 2, 3, 3)
-    out, cache = concat_shift_step(x, cached, 2)
-    ref_out, ref_cache = temporal_shift_step(x, cached, 8)
-    torch.testing.assert_close(out, ref_out, rtol=0, atol=0)
-    torch.testing.assert_close(cache, ref_cache, rtol=0, atol=0)
-    with pytest.raises(ValueError, match='does not fit'):
-        concat_shift_step(x, torch.zeros(6, 3, 3, 3), 2)
 
 
 @pytest.fixture(scope='module')

@@ -39,7 +39,8 @@ def tiny_cfg(tmp_path):
 @pytest.mark.parametrize('layout', ['mmdet', 'mmaction', 'official'])
 def test_convert_checkpoint(layout, evil, tmp_path):
     with pytest.raises(CheckpointLoadError, match=f'refused to load {evil}'):
-        run_tool('convert_checkpoint', layout, evil, tmp_path / 'out.pth')
+        run_tool('model_converters/convert_checkpoint', layout, evil,
+                 tmp_path / 'out.pth')
     assert not (tmp_path / 'out.pth').exists()
 
 

@@ -2,22 +2,11 @@
 
 import pytest
 import torch
+from bn_stats import randomize_bn
 from mmdet.models.backbones import ResNet
 
 from tsm_mm.models.backbones import StreamingTSMResNet
 from tsm_mm.ops import temporal_shift
-
-
-def randomize_bn(model):
-    gen = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen)
-                                + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=gen)
-                                + 0.5)
-    return model.eval()
 
 
 def r18(**kwargs):
@@ -115,6 +104,49 @@ def test_stream_step_equals_the_op_on_a_clip():
     for h in handles:
         h.remove()
     torch.testing.assert_close(hand, offline, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('grad', [False, True])
+def test_stream_step_with_and_without_autograd(grad):
+    """Without autograd a site's input is swapped in place and restored:
+    every stage output (as FPN reads them after the backbone) and the
+    caller's frame must come out as with the copying step autograd uses."""
+    model = r18(num_segments=4, direction='causal')
+    model.out_indices = (0, 1, 2, 3)
+    clip = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        offline = model(clip)
+    before = clip.clone()
+    with torch.set_grad_enabled(grad):
+        steps = [model.forward_stream(frame[None], ['v']) for frame in clip]
+    for level, expected in enumerate(offline):
+        got = torch.cat([step[level] for step in steps])
+        assert (got - expected).abs().max() <= 1e-5 * expected.abs().max()
+        assert got.requires_grad == grad
+    torch.testing.assert_close(clip, before, rtol=0, atol=0)
+    if grad:  # the copying step keeps the graph of this frame intact
+        sum(out.sum() for out in steps[-1]).backward()
+        assert model.layer1[0].conv1.weight.grad.abs().sum() > 0
+    # no cache holds a graph from one frame to the next
+    caches = model.stream_caches._streams['v'].caches.values()
+    assert not any(cache.requires_grad for cache in caches)
+
+
+def test_a_failed_in_place_step_leaves_the_features_as_they_were():
+    model = r18(num_segments=4, direction='causal')
+    x = torch.randn(1, 64, 8, 8)
+    boom = RuntimeError('boom')
+
+    def fail(module, args):
+        raise boom
+
+    handle = model.layer1[0].conv1.register_forward_pre_hook(fail)
+    before = x.clone()
+    with torch.no_grad(), pytest.raises(RuntimeError, match='boom'), \
+            model.stream_step(['v']):
+        model.layer1(x)
+    handle.remove()
+    torch.testing.assert_close(x, before, rtol=0, atol=0)
 
 
 def test_streams_without_length_keep_bounded_memory(warnings_log):

@@ -3,7 +3,12 @@ import pytest
 import torch
 
 from tsm_mm.ops import temporal_shift
-from tsm_mm.ops.temporal_shift import temporal_shift_step
+from tsm_mm.ops.temporal_shift import (
+    concat_shift,
+    concat_shift_step,
+    restore_slot_,
+    swap_slot_,
+)
 
 
 def expected_shift(x, t, shift_div, direction):
@@ -63,14 +68,42 @@ def test_gradcheck(direction):
         lambda v: temporal_shift(v, 3, 4, direction), (x, ))
 
 
-def test_step_equals_causal_over_a_clip():
+@pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
+@pytest.mark.parametrize('c,shift_div', [(16, 8), (19, 8), (10, 2)])
+def test_concat_form_matches_rule(direction, c, shift_div):
+    x = torch.randn(6, c, 3, 3)
+    torch.testing.assert_close(
+        concat_shift(x, 3, c // shift_div, direction),
+        expected_shift(x, 3, shift_div, direction), rtol=0, atol=0)
+
+
+def test_steps_equal_causal_over_a_clip():
+    """Both step forms, frame by frame, give the causal op over the clip;
+    the in-place one leaves each frame as it found it once restored."""
     clip = torch.randn(5, 16, 3, 3)
-    cache, steps = None, []
-    for frame in clip:
-        out, cache = temporal_shift_step(frame[None], cache, 8)
-        steps.append(out)
-    torch.testing.assert_close(torch.cat(steps),
-                               temporal_shift(clip, 5, 8, 'causal'))
+    expected = expected_shift(clip, 5, 8, 'causal')
+    cache, swap_cache = torch.zeros(1, 2, 3, 3), None
+    for t, frame in enumerate(clip):
+        out, cache = concat_shift_step(frame[None], cache, 2)
+        torch.testing.assert_close(out, expected[t:t + 1], rtol=0, atol=0)
+        x = frame[None].clone()
+        new_cache = swap_slot_(x, swap_cache, 2)
+        torch.testing.assert_close(x, expected[t:t + 1], rtol=0, atol=0)
+        restore_slot_(x, new_cache, 2)
+        torch.testing.assert_close(x, frame[None], rtol=0, atol=0)
+        torch.testing.assert_close(new_cache, cache, rtol=0, atol=0)
+        swap_cache = new_cache
+
+
+def test_hand_built_step():
+    # C=4, fold=1: channel 1 takes the previous frame's channel 1
+    x = torch.tensor([1., 2., 3., 4.]).view(1, 4, 1, 1)
+    cached = torch.tensor([9.]).view(1, 1, 1, 1)
+    new_cache = swap_slot_(x, cached, 1)
+    assert x.flatten().tolist() == [1., 9., 3., 4.]
+    assert new_cache.flatten().tolist() == [2.]
+    with pytest.raises(ValueError, match='does not fit'):
+        concat_shift_step(x, torch.zeros(1, 2, 1, 1), 1)
 
 
 @pytest.mark.parametrize('kwargs,match', [

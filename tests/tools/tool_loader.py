@@ -7,9 +7,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool(name: str) -> ModuleType:
-    """Execute ``tools/<name>.py`` and return it as a module."""
+    """Execute ``tools/<name>.py`` (``name`` may hold a sub-folder) and
+    return it as a module."""
     spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
+        osp.basename(name), osp.join(REPO, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,13 +1,30 @@
-"""The temporal shift of TSM (Lin et al., ICCV 2019), written once."""
+"""The temporal shift of TSM (Lin et al., ICCV 2019), from one rule.
+
+The rule (:data:`OFFSETS`): with ``fold = C // shift_div``, slot ``k``
+(channels ``[k*fold, (k+1)*fold)``, k = 0, 1) of frame t takes frame
+``t + OFFSETS[direction][k]`` of its clip, zeros where that frame is
+outside the clip; the other channels stay. Every form below is derived
+from it:
+
+* :func:`temporal_shift`: the offline op over clips, an autograd Function
+  whose backward is the shift by the opposite offsets (its adjoint);
+* :func:`concat_shift`: the same op built by concatenation, for tracers;
+* a stream step: a causal rule has offsets <= 0, so frame t needs only the
+  slot of frame t-1 that moves in (:func:`stream_slot`), kept as a cache;
+  :func:`concat_shift_step` returns the shifted copy (traceable), and
+  :func:`swap_slot_` swaps the slot in place (undone by
+  :func:`restore_slot_`), moving 3 slots instead of copying the frame.
+"""
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-DIRECTIONS = ('bidirectional', 'causal')
+OFFSETS = {'bidirectional': (1, -1), 'causal': (0, -1)}
+DIRECTIONS = tuple(OFFSETS)
 
 
-def _check(x: Tensor, num_segments: int, shift_div: int) -> int:
+def shift_fold(x: Tensor, num_segments: int, shift_div: int) -> int:
     """Validate the arguments and return ``fold``, the channels per slot."""
     if x.dim() != 4:
         raise ValueError(
@@ -21,25 +38,66 @@ def _check(x: Tensor, num_segments: int, shift_div: int) -> int:
     return x.shape[1] // shift_div
 
 
+def offsets_of(direction: str) -> Tuple[int, int]:
+    """The frame offset of each slot under ``direction`` (see the rule)."""
+    if direction not in OFFSETS:
+        raise ValueError(f'direction must be one of {DIRECTIONS}, '
+                         f'got {direction!r}')
+    return OFFSETS[direction]
+
+
+def stream_slot(fold: int, direction: str = 'causal') -> slice:
+    """The channels a stream step takes from the previous frame.
+
+    Args:
+        fold (int): Channels per slot.
+        direction (str): A rule whose offsets are all 0 or -1.
+
+    Returns:
+        slice: The channels of the slot of offset -1.
+    """
+    offsets = offsets_of(direction)
+    if sorted(offsets) != [-1, 0]:
+        raise ValueError(f'{direction!r} takes future frames: it cannot run '
+                         'frame by frame')
+    k = offsets.index(-1)
+    return slice(k * fold, (k + 1) * fold)
+
+
 def _move(x: Tensor, num_segments: int, fold: int,
-          offsets: Tuple[int, int]) -> Tensor:
-    """Slot k (channels ``[k*fold, (k+1)*fold)``) takes frame t+offsets[k]."""
+          offsets: Tuple[int, ...]) -> Tensor:
+    """The rule by copies into one new tensor (eager, fastest)."""
     nt, c, h, w = x.shape
     clips = x.view(nt // num_segments, num_segments, c, h, w)
     out = torch.empty_like(clips)
-    for slot, offset in enumerate(offsets):
-        src = clips[:, :, slot * fold:(slot + 1) * fold]
-        dst = out[:, :, slot * fold:(slot + 1) * fold]
-        if offset == 0:
-            dst.copy_(src)
-        elif offset > 0:
-            dst[:, :-1].copy_(src[:, 1:])
-            dst[:, -1].zero_()
-        else:
-            dst[:, 1:].copy_(src[:, :-1])
-            dst[:, 0].zero_()
-    out[:, :, 2 * fold:].copy_(clips[:, :, 2 * fold:])
+    t = num_segments
+    for k, offset in enumerate(offsets):
+        src = clips[:, :, k * fold:(k + 1) * fold]
+        dst = out[:, :, k * fold:(k + 1) * fold]
+        lo, hi = max(0, -offset), t - max(0, offset)  # frames that have one
+        dst[:, lo:hi].copy_(src[:, lo + offset:hi + offset])
+        dst[:, :lo].zero_()
+        dst[:, hi:].zero_()
+    rest = len(offsets) * fold
+    out[:, :, rest:].copy_(clips[:, :, rest:])
     return out.view(nt, c, h, w)
+
+
+def _concat(x: Tensor, num_segments: int, fold: int,
+            offsets: Tuple[int, ...]) -> Tensor:
+    """The rule by concatenation (what tracing exporters record)."""
+    nt, c, h, w = x.shape
+    clips = x.reshape(nt // num_segments, num_segments, c, h, w)
+    slots = []
+    for k, offset in enumerate(offsets):
+        src = clips[:, :, k * fold:(k + 1) * fold]
+        if offset:
+            zeros = torch.zeros_like(src[:, :abs(offset)])
+            src = (torch.cat([src[:, offset:], zeros], 1) if offset > 0 else
+                   torch.cat([zeros, src[:, :offset]], 1))
+        slots.append(src)
+    out = torch.cat(slots + [clips[:, :, len(offsets) * fold:]], 2)
+    return out.reshape(nt, c, h, w)
 
 
 class _TemporalShift(torch.autograd.Function):
@@ -83,40 +141,11 @@ def temporal_shift(x: Tensor,
     Returns:
         Tensor: A new tensor of the shape of ``x``.
     """
-    if direction not in DIRECTIONS:
-        raise ValueError(f'direction must be one of {DIRECTIONS}, '
-                         f'got {direction!r}')
-    fold = _check(x, num_segments, shift_div)
+    offsets = offsets_of(direction)
+    fold = shift_fold(x, num_segments, shift_div)
     if torch.jit.is_tracing():  # tracers record ops, not Functions
-        return concat_shift(x, num_segments, fold, direction)
-    offsets = (1, -1) if direction == 'bidirectional' else (0, -1)
+        return _concat(x, num_segments, fold, offsets)
     return _TemporalShift.apply(x, num_segments, fold, offsets)
-
-
-def temporal_shift_step(x: Tensor,
-                        cached: Optional[Tensor],
-                        shift_div: int = 8) -> Tuple[Tensor, Tensor]:
-    """One causal step of a stream: the previous frame's slot moves in.
-
-    Args:
-        x (Tensor): The current frame of each stream, shape (B, C, H, W).
-        cached (Tensor, optional): Channels ``[fold, 2*fold)`` of each
-            stream's previous frame, shape (B, fold, H, W); None for zeros.
-        shift_div (int): As in :func:`temporal_shift`.
-
-    Returns:
-        tuple[Tensor, Tensor]: The shifted frame (a new tensor) and the cache
-        for the next step (a copy of this frame's ``[fold, 2*fold)``).
-    """
-    fold = _check(x, 1, shift_div)
-    out = torch.empty_like(x)
-    out[:, :fold] = x[:, :fold]
-    if cached is None:
-        out[:, fold:2 * fold] = 0
-    else:
-        out[:, fold:2 * fold] = cached
-    out[:, 2 * fold:] = x[:, 2 * fold:]
-    return out, x[:, fold:2 * fold].clone()
 
 
 def concat_shift(x: Tensor, num_segments: int, fold: int,
@@ -132,35 +161,58 @@ def concat_shift(x: Tensor, num_segments: int, fold: int,
     Returns:
         Tensor: The shifted frames, shape of ``x``.
     """
-    nt, c, h, w = x.shape
-    clips = x.reshape(nt // num_segments, num_segments, c, h, w)
-    zeros = torch.zeros_like(clips[:, :1, :fold])
-    if direction == 'bidirectional':  # slot 0 takes frame t+1
-        first = torch.cat([clips[:, 1:, :fold], zeros], 1)
-    else:
-        first = clips[:, :, :fold]
-    second = torch.cat([zeros, clips[:, :-1, fold:2 * fold]], 1)  # t-1
-    out = torch.cat([first, second, clips[:, :, 2 * fold:]], 2)
-    return out.reshape(nt, c, h, w)
+    return _concat(x, num_segments, fold, offsets_of(direction))
 
 
 def concat_shift_step(x: Tensor, cached: Tensor,
-                      fold: int) -> tuple:
-    """One causal step, built by concatenation.
+                      fold: int) -> Tuple[Tensor, Tensor]:
+    """One causal step, out of place, built by concatenation.
 
     Args:
         x (Tensor): The current frames, (B, C, H, W).
-        cached (Tensor): Channels ``[fold, 2*fold)`` of the previous frames,
+        cached (Tensor): The previous frames' :func:`stream_slot`,
             (B, fold, H, W); zeros for a new stream.
         fold (int): Channels per slot.
 
     Returns:
-        tuple[Tensor, Tensor]: The shifted frames and the next cache.
+        tuple[Tensor, Tensor]: The shifted frames and the next cache (a view
+        of ``x``).
     """
+    slot = stream_slot(fold)
     if not torch.jit.is_tracing() and \
-            cached.shape[1:] != x[:, fold:2 * fold].shape[1:]:
+            cached.shape[1:] != x[:, slot].shape[1:]:
         raise ValueError(f'a cache of shape {tuple(cached.shape)} does not '
                          f'fit frames of shape {tuple(x.shape)} with '
                          f'fold={fold}')
-    out = torch.cat([x[:, :fold], cached, x[:, 2 * fold:]], 1)
-    return out, x[:, fold:2 * fold]
+    out = torch.cat([x[:, :slot.start], cached, x[:, slot.stop:]], 1)
+    return out, x[:, slot]
+
+
+def swap_slot_(x: Tensor, cached: Optional[Tensor], fold: int) -> Tensor:
+    """One causal step in place: ``x`` becomes the shifted frames.
+
+    Only the :func:`stream_slot` moves: it is copied out (the next cache)
+    and the previous frames' slot is copied in. Undo it with
+    :func:`restore_slot_` once the shifted ``x`` has been read.
+
+    Args:
+        x (Tensor): The current frames, (B, C, H, W); modified in place.
+        cached (Tensor, optional): The previous frames' slot,
+            (B, fold, H, W); None for zeros.
+        fold (int): Channels per slot.
+
+    Returns:
+        Tensor: The next cache: this step's slot, (B, fold, H, W).
+    """
+    slot = stream_slot(fold)
+    new_cache = x[:, slot].clone()
+    if cached is None:
+        x[:, slot].zero_()
+    else:
+        x[:, slot].copy_(cached)
+    return new_cache
+
+
+def restore_slot_(x: Tensor, new_cache: Tensor, fold: int) -> None:
+    """Undo :func:`swap_slot_`: put this step's slot back into ``x``."""
+    x[:, stream_slot(fold)].copy_(new_cache)

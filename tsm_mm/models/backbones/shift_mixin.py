@@ -6,7 +6,9 @@ through the backbone's own methods:
 * offline (default): :func:`~tsm_mm.ops.temporal_shift` over clips;
 * a stream step (:meth:`~TemporalShiftMixin.stream_step`): the causal rule
   with the caches of :class:`~tsm_mm.models.stream_caches.StreamCaches`,
-  committed when the step ends cleanly;
+  committed when the step ends cleanly. Without autograd, a site's input
+  gets the cached slot swapped in place and back after the site ran (a
+  forward hook), so a step moves three slots, not the whole input;
 * explicit caches (:meth:`~TemporalShiftMixin.explicit_caches`): a
   stateless causal step whose caches come in and go out as tensors, built
   by concatenation so that tracing exporters record it (ONNX).
@@ -30,7 +32,10 @@ from ...ops import temporal_shift
 from ...ops.temporal_shift import (
     DIRECTIONS,
     concat_shift_step,
-    temporal_shift_step,
+    restore_slot_,
+    shift_fold,
+    stream_slot,
+    swap_slot_,
 )
 from ..stream_caches import StreamCaches, StreamStep
 
@@ -48,6 +53,19 @@ class _ShiftHook:
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
         return (self.owner._shift(args[0], self.site, self.num_segments),
                 ) + args[1:]
+
+
+class _RestoreHook:
+    """Forward hook: undo an in-place stream step once the site ran."""
+
+    def __init__(self, owner: 'TemporalShiftMixin') -> None:
+        self.owner = owner
+
+    def __call__(self, module: nn.Module, args: tuple, out) -> None:
+        if self.owner._pending_restore is not None:
+            x, new_cache, fold = self.owner._pending_restore
+            self.owner._pending_restore = None
+            restore_slot_(x, new_cache, fold)
 
 
 def _in_channels(module: nn.Module) -> Optional[int]:
@@ -93,6 +111,8 @@ class TemporalShiftMixin:
         self.num_shift_sites = 0
         self.stream_caches = StreamCaches(max_streams, max_idle_steps)
         self._shift_mode: Optional[ShiftFn] = None  # None: offline
+        # (input, its own slot, fold) of the site that runs swapped now
+        self._pending_restore: Optional[tuple] = None
 
     def _add_shift_site(self, module: nn.Module, num_segments: int) -> None:
         """Shift the input of ``module`` over clips of ``num_segments``.
@@ -123,6 +143,7 @@ class TemporalShiftMixin:
             return
         module.register_forward_pre_hook(
             _ShiftHook(self, self.num_shift_sites, num_segments))
+        module.register_forward_hook(_RestoreHook(self))
         self.num_shift_sites += 1
 
     def _warn_unless_routed(self, routed: bool) -> None:
@@ -140,18 +161,6 @@ class TemporalShiftMixin:
         if self._shift_mode is not None:
             return self._shift_mode(x, site, num_segments)
         return temporal_shift(x, num_segments, self.shift_div, self.direction)
-
-    @contextmanager
-    def _mode(self, shift: ShiftFn) -> Iterator[None]:
-        """Run the shift sites as ``shift`` inside the block."""
-        if self._shift_mode is not None:
-            raise RuntimeError('the backbone is already running a stream '
-                               'step or explicit caches')
-        self._shift_mode = shift
-        try:
-            yield
-        finally:
-            self._shift_mode = None
 
     @contextmanager
     def stream_step(self,
@@ -186,11 +195,18 @@ class TemporalShiftMixin:
 
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
             caches.feed(x.shape[0])
-            fold = x.shape[1] // self.shift_div
-            out, cache = temporal_shift_step(
-                x, caches.read(site, x[:, fold:2 * fold]), self.shift_div)
+            fold = shift_fold(x, 1, self.shift_div)
+            cached = caches.read(site, x[:, stream_slot(fold)])
+            if torch.is_grad_enabled():  # autograd needs x as it was
+                if cached is None:
+                    cached = torch.zeros_like(x[:, stream_slot(fold)])
+                out, cache = concat_shift_step(x, cached, fold)
+                caches.stage(site, cache.detach().clone())
+                return out
+            cache = swap_slot_(x, cached, fold)
+            self._pending_restore = (x, cache, fold)
             caches.stage(site, cache)
-            return out
+            return x
 
         with caches.step(stream_ids, frame_ids, lengths) as step, \
                 self._mode(shift):
@@ -226,8 +242,9 @@ class TemporalShiftMixin:
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
             if site != len(new_caches):
                 raise RuntimeError(f'shift site {site} ran out of order')
-            fold = x.shape[1] // self.shift_div
-            cached = (torch.zeros_like(x[:, fold:2 * fold]) if caches is None
+            fold = shift_fold(x, 1, self.shift_div)
+            cached = (torch.zeros_like(x[:, stream_slot(fold)])
+                      if caches is None
                       else caches[site])
             out, cache = concat_shift_step(x, cached, fold)
             new_caches.append(cache)
@@ -235,6 +252,22 @@ class TemporalShiftMixin:
 
         with self._mode(shift):
             yield new_caches
+
+    @contextmanager
+    def _mode(self, shift: ShiftFn) -> Iterator[None]:
+        """Run the shift sites as ``shift`` inside the block."""
+        if self._shift_mode is not None:
+            raise RuntimeError('the backbone is already running a stream '
+                               'step or explicit caches')
+        self._shift_mode = shift
+        try:
+            yield
+        finally:
+            self._shift_mode = None
+            if self._pending_restore is not None:  # a site raised
+                x, new_cache, fold = self._pending_restore
+                self._pending_restore = None
+                restore_slot_(x, new_cache, fold)
 
     def forward_stream(self, x: Tensor, stream_ids: Sequence[Hashable]):
         """Run one frame of each stream, with the causal rule.

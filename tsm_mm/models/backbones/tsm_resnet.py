@@ -72,15 +72,23 @@ def _non_local_flags(non_local: Sequence, layers: Sequence[nn.Module]
     return flags
 
 
+def strip_wrapper_segments(key: str) -> str:
+    """A ``ResNetTSM`` (or official TSM) key without its wrappers' segments.
+
+    e.g. ``layer2.0.block.conv1.conv.net.weight`` ->
+    ``layer2.0.conv1.conv.weight``.
+    """
+    return '.'.join(part for part in key.split('.')
+                    if part not in WRAPPER_SEGMENTS)
+
+
 def _accept_resnet_tsm_keys(module: nn.Module, state_dict: dict, prefix: str,
                             *args) -> None:
-    """Drop the ``net`` / ``block`` segments that ``ResNetTSM``'s wrapper
-    modules add to keys."""
+    """Load pre-hook: ``ResNetTSM`` keys in this backbone's names."""
     for key in [k for k in state_dict if k.startswith(prefix)]:
-        parts = key[len(prefix):].split('.')
-        plain = [part for part in parts if part not in WRAPPER_SEGMENTS]
-        if plain != parts:
-            state_dict[prefix + '.'.join(plain)] = state_dict.pop(key)
+        plain = prefix + strip_wrapper_segments(key[len(prefix):])
+        if plain != key:
+            state_dict[plain] = state_dict.pop(key)
 
 
 @MODELS.register_module()

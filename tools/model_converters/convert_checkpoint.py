@@ -1,5 +1,25 @@
-"""Checkpoint converters: official TSM, MMAction2 ``ResNetTSM`` and 2D
-MMDetection detectors to (and from) tsm_mm models.
+"""Convert checkpoints to tsm_mm models (and tsm_mm recognizers back).
+
+Layouts:
+    official  mit-han-lab/temporal-shift-module TSM ResNets -> a tsm_mm
+              Recognizer2D (TSMResNet + TSMHead).
+    mmaction  MMAction2 ResNetTSM recognizers <-> tsm_mm TSMResNet ones
+              (--direction to-tsm_mm | to-mmaction).
+    mmdet     a 2D MMDetection detector with a ResNet backbone -> the same
+              detector with StreamingTSMResNet (same keys; the config kept
+              in meta['cfg'] gets the TSM backbone, edited as text: it is
+              never executed).
+
+Checkpoints are read with ``weights_only=True`` and MMEngine's allow-list
+only (tsm_mm.engine.load_checkpoint_file): a file holding anything else is
+refused.
+
+Only ``meta`` and ``state_dict`` are written (no optimizer state).
+
+Example:
+    python tools/model_converters/convert_checkpoint.py official \
+        TSM_kinetics_RGB_resnet50_shift8_blockres_avg_segment8_e50.pth \
+        tsm_r50_k400.pth
 
 Every layout is read by the same rule: strip the ``net`` segments that
 wrapper modules add, rename to MMAction2 ``ResNet`` names, then check that
@@ -7,6 +27,7 @@ re-wrapping under one known layout gives back exactly the input keys and
 that the keys are a complete ResNet. Anything else is refused with the
 keys that did not match.
 """
+import argparse
 import ast
 import io
 import os.path as osp
@@ -18,7 +39,8 @@ from mmaction.models.backbones.resnet import ResNet as ActionResNet
 from mmdet.models.backbones import ResNet as DetResNet
 from torch import Tensor
 
-from ..engine import load_checkpoint_file, write_atomically
+from tsm_mm.engine import load_checkpoint_file, write_atomically
+from tsm_mm.models.backbones.tsm_resnet import strip_wrapper_segments
 
 # (blocks per stage, bottleneck) -> depth, as the ResNets' arch_settings
 DEPTHS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34,
@@ -65,11 +87,6 @@ def tv_to_mm(key: str) -> Optional[str]:
         if index == '1' and param in BN_PARAMS:
             return f'{block}.downsample.bn.{param}'
     return None
-
-
-def _unwrap(key: str) -> str:
-    """Drop the ``net`` segments of wrapper modules (shift, pool)."""
-    return '.'.join(part for part in key.split('.') if part != 'net')
 
 
 def _wrap(key: str, layout: Tuple, n_round: int, tv_names: bool) -> str:
@@ -136,7 +153,7 @@ def _read_backbone(wrapped: Dict[str, Tensor], tv_names: bool,
     """
     renamed, unknown = {}, []
     for key in wrapped:
-        plain = _unwrap(key)
+        plain = strip_wrapper_segments(key)
         mm_key = tv_to_mm(plain) if tv_names else plain
         if mm_key is None:
             unknown.append(key)
@@ -149,7 +166,8 @@ def _read_backbone(wrapped: Dict[str, Tensor], tv_names: bool,
     best = None
     for layout in LAYOUTS:
         off = [k for k in wrapped
-               if _wrap(_unwrap(k), layout, n_round, tv_names) != k]
+               if _wrap(strip_wrapper_segments(k), layout, n_round,
+                        tv_names) != k]
         if not off:
             return ({renamed[k]: v for k, v in wrapped.items()},
                     dict(depth=depth, shift_place=layout[0],
@@ -408,3 +426,51 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
         torch.save(converted, buffer)
         write_atomically(buffer.getvalue(), dst)
     return converted
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Convert a checkpoint')
+    parser.add_argument('layout', choices=['official', 'mmaction', 'mmdet'],
+                        help='the layout of the input checkpoint')
+    parser.add_argument('src', help='input checkpoint')
+    parser.add_argument('dst', help='output checkpoint')
+    parser.add_argument(
+        '--direction', choices=MMACTION_DIRECTIONS, default='to-tsm_mm',
+        help='mmaction: ResNetTSM -> TSMResNet (to-tsm_mm, layout read from '
+        'the keys) or back (to-mmaction)')
+    parser.add_argument(
+        '--shift-place', choices=['blockres', 'block'], default='blockres',
+        help='mmaction --direction to-mmaction: the shift_place of the '
+        'target ResNetTSM')
+    parser.add_argument(
+        '--temporal-pool', action='store_true',
+        help='mmaction --direction to-mmaction: the target ResNetTSM has '
+        'temporal_pool')
+    parser.add_argument('--num-segments', type=int, default=8,
+                        help='mmdet: num_segments written into meta cfg')
+    parser.add_argument('--shift-div', type=int, default=8,
+                        help='mmdet: shift_div written into meta cfg')
+    parser.add_argument(
+        '--shift-direction', choices=['causal', 'bidirectional'],
+        default='causal', help='mmdet: direction written into meta cfg')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    kwargs = dict(
+        official={},
+        mmaction=dict(direction=args.direction,
+                      shift_place=args.shift_place,
+                      temporal_pool=args.temporal_pool),
+        mmdet=dict(num_segments=args.num_segments, shift_div=args.shift_div,
+                   direction=args.shift_direction))[args.layout]
+    converted = convert_checkpoint_file(args.layout, args.src, args.dst,
+                                        **kwargs)
+    source = converted['meta']['converted_from']
+    print(f'wrote {args.dst}: {len(converted["state_dict"])} tensors, '
+          f'from {source}')
+
+
+if __name__ == '__main__':
+    main()

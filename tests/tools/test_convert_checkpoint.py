@@ -11,13 +11,13 @@ from mmaction.registry import MODELS as ACTION_MODELS
 from mmdet.registry import MODELS as DET_MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from tool_loader import load_tool
 
-from tsm_mm.models.convert_checkpoint import (
-    convert_checkpoint_file,
-    convert_mmaction,
-    convert_mmdet,
-    convert_official,
-)
+converter = load_tool('model_converters/convert_checkpoint')
+convert_checkpoint_file = converter.convert_checkpoint_file
+convert_mmaction = converter.convert_mmaction
+convert_mmdet = converter.convert_mmdet
+convert_official = converter.convert_official
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 T, CLASSES = 4, 5
