@@ -22,8 +22,48 @@ import torch
 from mmengine.utils import ProgressBar
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.apis import StreamingDetInferencer, plot_frame_latency
+from tsm_mm.apis import StreamingDetInferencer
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
+from tsm_mm.utils import atomic_path
+
+
+def plot_frame_latency(latencies: Dict[str, Sequence[float]],
+                       out_file: str) -> None:
+    """Per-frame latency of one or more models as a PNG.
+
+    Left: milliseconds per frame; right: their distribution (box plot,
+    median labelled). Written atomically.
+
+    Args:
+        latencies (dict[str, Sequence[float]]): Seconds per frame, by model
+            name.
+        out_file (str): The PNG.
+    """
+    # the object API with the Agg canvas: no pyplot, no global backend
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+    fig = Figure(figsize=(9, 3.5))
+    FigureCanvasAgg(fig)
+    line_ax, box_ax = fig.subplots(1, 2, width_ratios=(3, 1))
+    milliseconds = {name: 1e3 * np.asarray(values, float)
+                    for name, values in latencies.items()}
+    for name, values in milliseconds.items():
+        line_ax.plot(np.arange(len(values)), values, label=name, lw=1)
+    line_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    line_ax.set_xlabel('frame')
+    line_ax.set_ylabel('latency (ms)')
+    line_ax.legend()
+    box_ax.boxplot(list(milliseconds.values()), showfliers=False)
+    box_ax.set_xticks(range(1, len(milliseconds) + 1), list(milliseconds))
+    for i, values in enumerate(milliseconds.values(), 1):
+        box_ax.annotate(f'{np.median(values):.1f}', (i, np.median(values)),
+                        textcoords='offset points', xytext=(12, 0),
+                        fontsize=8, va='center')
+    box_ax.set_title('median (ms)', fontsize=9)
+    fig.tight_layout()
+    with atomic_path(out_file) as tmp_file:
+        fig.savefig(tmp_file, dpi=110, format='png')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -13,7 +13,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from tool_loader import REPO, load_tool
 
-from tsm_mm.apis.streaming_inference import StreamingDetector, init_model
+from tsm_mm.apis import StreamingDetector, init_model
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
 
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from tool_loader import REPO, load_tool
 
-from tsm_mm.apis.streaming_inference import OnlineRecognizer, init_model
+from tsm_mm.apis import OnlineRecognizer, init_model
 from tsm_mm.testing.toy_actions import make_toy_actions
 
 TOY = osp.join(REPO, 'configs', 'toy')

@@ -15,11 +15,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from tool_loader import REPO, load_tool
 
-from tsm_mm.apis.streaming_inference import (
-    OnlineRecognizer,
-    init_model,
-    recognition_frame_pipeline,
-)
+from tsm_mm.apis import OnlineRecognizer, init_model
+from tsm_mm.apis.frame_pipelines import recognition_frame_pipeline
 from tsm_mm.apis.video_io import VideoFrames, count_frames
 from tsm_mm.testing import make_toy_actions
 

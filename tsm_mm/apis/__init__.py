@@ -10,19 +10,15 @@ from .inferencers import (
     OnlineRecogInferencer,
     StreamingDetInferencer,
 )
-from .streaming_inference import (
-    OnlineRecognizer,
-    StreamingDetector,
-    frame_logits,
-    init_model,
-    plot_frame_latency,
-)
+from .model_init import init_model
+from .online_recognizer import OnlineRecognizer, frame_logits
+from .streaming_detector import StreamingDetector
 from .video_io import Mp4Writer, TruncatedVideoError, VideoFrames
 
 __all__ = [
     'run_arm', 'set_data_root', 'comparison_table',
     'init_model', 'StreamingDetector', 'OnlineRecognizer',
-    'frame_logits', 'plot_frame_latency', 'VideoFrames', 'Mp4Writer',
+    'frame_logits', 'VideoFrames', 'Mp4Writer',
     'TruncatedVideoError', 'StreamingDetInferencer',
     'OnlineRecogInferencer', 'FrameResult', 'draw_title', 'draw_detections',
     'recognition_class_names'

@@ -7,7 +7,6 @@ list of BGR arrays) frame by frame, in order, through
 of each call. It returns ``dict(predictions=[one dict per frame],
 visualization=[frames or None], latencies=[seconds per frame])``.
 """
-import os
 import os.path as osp
 import uuid
 from contextlib import nullcontext
@@ -33,13 +32,12 @@ from mmengine.structures import BaseDataElement
 from mmengine.utils import ProgressBar
 from torch import nn
 
+from ..utils import atomic_path
 from .class_names import recognition_class_names
 from .frame_drawing import draw_detections, draw_title
-from .streaming_inference import (
-    OnlineRecognizer,
-    StreamingDetector,
-    init_model,
-)
+from .model_init import init_model
+from .online_recognizer import OnlineRecognizer
+from .streaming_detector import StreamingDetector
 from .video_io import DEFAULT_FPS, Mp4Writer, VideoFrames
 
 VideoInput = Union[str, Sequence[np.ndarray]]
@@ -301,14 +299,6 @@ def _open_video(inputs: VideoInput) -> Tuple[Iterable[np.ndarray], str,
 
 
 def _dump_atomic(obj: List[dict], out_file: str) -> None:
-    """``mmengine.fileio.dump`` to a temporary file, then renamed."""
-    folder = osp.dirname(osp.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
-    tmp_file = osp.join(folder, f'.{osp.basename(out_file)}.'
-                        f'{uuid.uuid4().hex}.tmp')
-    try:
+    """``mmengine.fileio.dump`` as json, atomically."""
+    with atomic_path(out_file) as tmp_file:
         dump(obj, tmp_file, file_format='json')
-        os.replace(tmp_file, out_file)
-    finally:
-        if osp.exists(tmp_file):
-            os.remove(tmp_file)

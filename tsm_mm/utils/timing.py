@@ -22,3 +22,16 @@ def time_round_robin(candidates: Dict[str, Callable], repeats: int,
             sync()
             times[name].append(time.perf_counter() - start)
     return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def timed_call(fn: Callable, device: torch.device):
+    """``fn()`` without autograd, and its wall time in seconds (GPU work
+    included)."""
+    sync = (lambda: torch.cuda.synchronize(device)) \
+        if device.type == 'cuda' else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = fn()
+    sync()
+    return out, time.perf_counter() - start
