@@ -27,6 +27,10 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
+# what a step names: its streams, their frames and videos' lengths
+StreamIds = Sequence[Hashable]
+FrameIds = Optional[Sequence[int]]
+Lengths = Optional[Sequence[Optional[int]]]
 # released streams remembered (id and reason only) to explain a late frame
 _RELEASED_MEMORY = 1024
 
@@ -121,11 +125,8 @@ class StreamCaches:
     # --- the step, as a transaction ------------------------------------
 
     @contextmanager
-    def step(self,
-             stream_ids: Sequence[Hashable],
-             frame_ids: Optional[Sequence[int]] = None,
-             lengths: Optional[Sequence[Optional[int]]] = None
-             ) -> Iterator[StreamStep]:
+    def step(self, stream_ids: StreamIds, frame_ids: FrameIds = None,
+             lengths: Lengths = None) -> Iterator[StreamStep]:
         """One frame of each stream; committed as one, or not at all.
 
         Args:

@@ -30,14 +30,20 @@ from torch import Tensor, nn
 
 from ...ops import temporal_shift
 from ...ops.temporal_shift import (
-    DIRECTIONS,
     concat_shift_step,
+    offsets_of,
     restore_slot_,
     shift_fold,
     stream_slot,
     swap_slot_,
 )
-from ..stream_caches import StreamCaches, StreamStep
+from ..stream_caches import (
+    FrameIds,
+    Lengths,
+    StreamCaches,
+    StreamIds,
+    StreamStep,
+)
 
 # (x, site) -> shifted x: how the shift sites run in the current mode
 ShiftFn = Callable[[Tensor, int, int], Tensor]
@@ -98,13 +104,11 @@ class TemporalShiftMixin:
             max_streams (int): Streams whose caches are kept at most.
             max_idle_steps (int): Steps after which an unfed stream goes.
         """
-        if direction not in DIRECTIONS:
-            raise ValueError(f'direction must be one of {DIRECTIONS}, '
-                             f'got {direction!r}')
-        if num_segments < 1:
-            raise ValueError(f'num_segments must be >= 1, got {num_segments}')
-        if shift_div < 2:
-            raise ValueError(f'shift_div must be >= 2, got {shift_div}')
+        offsets_of(direction)  # refuses an unknown direction
+        for name, value, low in (('num_segments', num_segments, 1),
+                                 ('shift_div', shift_div, 2)):
+            if value < low:
+                raise ValueError(f'{name} must be >= {low}, got {value}')
         self.num_segments = num_segments
         self.shift_div = shift_div
         self.direction = direction
@@ -163,11 +167,8 @@ class TemporalShiftMixin:
         return temporal_shift(x, num_segments, self.shift_div, self.direction)
 
     @contextmanager
-    def stream_step(self,
-                    stream_ids: Sequence[Hashable],
-                    frame_ids: Optional[Sequence[int]] = None,
-                    lengths: Optional[Sequence[Optional[int]]] = None
-                    ) -> Iterator[StreamStep]:
+    def stream_step(self, stream_ids: StreamIds, frame_ids: FrameIds = None,
+                    lengths: Lengths = None) -> Iterator[StreamStep]:
         """One frame of each stream, committed as one transaction.
 
         Inside the block every forward runs frame by frame (causal rule)
@@ -301,6 +302,38 @@ class TemporalShiftMixin:
         """Set the mode as the base backbone does, and return the module."""
         super().train(mode)
         return self
+
+
+class StreamingShiftMixin(TemporalShiftMixin):
+    """The constructor of the streaming backbones for MMDetection.
+
+    Takes the shift and stream options as keywords, passes the rest to the
+    2D backbone, then shifts the modules :meth:`_shift_sites` names. The
+    options are documented by each backbone.
+    """
+
+    def __init__(self,
+                 *args,
+                 num_segments: int = 8,
+                 is_shift: bool = True,
+                 shift_div: int = 8,
+                 direction: str = 'causal',
+                 max_streams: int = 16,
+                 max_idle_steps: int = 256,
+                 routed: bool = False,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_shift(num_segments, shift_div, direction, max_streams,
+                         max_idle_steps)
+        self.is_shift = is_shift
+        if is_shift:
+            for module in self._shift_sites():
+                self._add_shift_site(module, num_segments)
+        self._warn_unless_routed(routed)
+
+    def _shift_sites(self) -> List[nn.Module]:
+        """The modules whose input is shifted."""
+        raise NotImplementedError
 
 
 def blockres_blocks(res_layers: Sequence[nn.Module]) -> List[nn.Module]:

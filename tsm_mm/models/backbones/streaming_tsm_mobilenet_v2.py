@@ -1,12 +1,15 @@
 """Streaming TSM-MobileNetV2 for MMDetection detectors."""
+from typing import List
+
 from mmdet.models.backbones import MobileNetV2
 from mmdet.registry import MODELS
+from torch import nn
 
-from .shift_mixin import TemporalShiftMixin
+from .shift_mixin import StreamingShiftMixin
 
 
 @MODELS.register_module()
-class StreamingTSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
+class StreamingTSMMobileNetV2(StreamingShiftMixin, MobileNetV2):
     """MMDetection's MobileNetV2 whose inverted residuals shift along time.
 
     The input of the expansion conv of every block with an identity
@@ -34,22 +37,7 @@ class StreamingTSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
             ``norm_cfg``, ...).
     """
 
-    def __init__(self,
-                 num_segments: int = 8,
-                 is_shift: bool = True,
-                 shift_div: int = 8,
-                 direction: str = 'causal',
-                 max_streams: int = 16,
-                 max_idle_steps: int = 256,
-                 routed: bool = False,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._init_shift(num_segments, shift_div, direction, max_streams,
-                         max_idle_steps)
-        self.is_shift = is_shift
-        if is_shift:
-            for name in self.layers[:-1]:  # conv2 closes the list
-                for block in getattr(self, name):
-                    if block.with_res_shortcut:
-                        self._add_shift_site(block.expand_conv, num_segments)
-        self._warn_unless_routed(routed)
+    def _shift_sites(self) -> List[nn.Module]:
+        return [block.expand_conv
+                for name in self.layers[:-1]  # conv2 closes the list
+                for block in getattr(self, name) if block.with_res_shortcut]

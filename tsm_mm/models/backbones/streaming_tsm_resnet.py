@@ -1,12 +1,15 @@
 """Streaming TSM-ResNet for MMDetection detectors."""
+from typing import List
+
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
+from torch import nn
 
-from .shift_mixin import TemporalShiftMixin, blockres_blocks
+from .shift_mixin import StreamingShiftMixin, blockres_blocks
 
 
 @MODELS.register_module()
-class StreamingTSMResNet(TemporalShiftMixin, ResNet):
+class StreamingTSMResNet(StreamingShiftMixin, ResNet):
     """MMDetection's ResNet whose residual branches shift along time.
 
     Trained on clips of ``num_segments`` frames (offline), run frame by
@@ -36,22 +39,6 @@ class StreamingTSMResNet(TemporalShiftMixin, ResNet):
             (``frozen_stages``, ``norm_eval``, ``norm_cfg``, ...).
     """
 
-    def __init__(self,
-                 depth: int,
-                 num_segments: int = 8,
-                 is_shift: bool = True,
-                 shift_div: int = 8,
-                 direction: str = 'causal',
-                 max_streams: int = 16,
-                 max_idle_steps: int = 256,
-                 routed: bool = False,
-                 **kwargs) -> None:
-        super().__init__(depth=depth, **kwargs)
-        self._init_shift(num_segments, shift_div, direction, max_streams,
-                         max_idle_steps)
-        self.is_shift = is_shift
-        if is_shift:
-            layers = [getattr(self, name) for name in self.res_layers]
-            for block in blockres_blocks(layers):
-                self._add_shift_site(block.conv1, num_segments)
-        self._warn_unless_routed(routed)
+    def _shift_sites(self) -> List[nn.Module]:
+        layers = [getattr(self, name) for name in self.res_layers]
+        return [block.conv1 for block in blockres_blocks(layers)]

@@ -31,5 +31,6 @@ class StreamingTSMResNeXt(StreamingTSMResNet, ResNeXt):
                  groups: int = 1,
                  base_width: int = 4,
                  **kwargs) -> None:
+        # by keyword: ResNeXt's own first parameter is groups
         super().__init__(
-            depth, groups=groups, base_width=base_width, **kwargs)
+            depth=depth, groups=groups, base_width=base_width, **kwargs)
