@@ -6,21 +6,27 @@ repeats), so machine noise hits them alike. Prints a table and writes JSON.
 Example:
     python tools/benchmark.py --out work_dirs/benchmark.json
     python tools/benchmark.py --device cuda --groups shift backbone
+    OMP_NUM_THREADS=1 python tools/benchmark.py --groups cost3d
 """
 import argparse
 import json
 import os
 import os.path as osp
 import platform
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from terminaltables import AsciiTable
+from torch import nn
 
 import tsm_mm  # noqa: F401  (patches mmaction's import)
 from tsm_mm.ops import temporal_shift
-from tsm_mm.utils import time_round_robin
+from tsm_mm.utils import atomic_path, time_round_robin
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GROUPS: Dict[str, Callable] = {}
+# columns every row has; any other key of a row becomes an extra column
+BASE_KEYS = ('group', 'name', 'median_ms', 'ratio', 'vs')
 
 
 def group(fn: Callable) -> Callable:
@@ -78,31 +84,39 @@ def backbone(args) -> List[dict]:
 
 @group
 def streaming(args) -> List[dict]:
-    """Per new frame: streaming TSM vs 2D, and vs an 8-frame window."""
+    """Per new frame: streaming TSM vs 2D at each ``--stream-sizes``, and
+    vs an 8-frame window at the first size."""
     from mmdet.models.backbones import ResNet
 
     from tsm_mm.models.backbones import StreamingTSMResNet, TSMResNet
-    size = args.frame_size
     r50 = ResNet(50).to(args.device)
     r50.eval()
-    stream = StreamingTSMResNet(50).to(args.device).eval()
+    stream = StreamingTSMResNet(50, routed=True).to(args.device).eval()
     stream.load_state_dict(r50.state_dict())
     window = TSMResNet(50, num_segments=8, direction='causal',
                        out_indices=(0, 1, 2, 3)).to(args.device).eval()
-    frame = torch.randn(1, 3, size, size, device=args.device)
-    clip = torch.randn(8, 3, size, size, device=args.device)
-    with torch.no_grad():
-        medians = time_round_robin({
-            'R-50 2D, one frame': lambda: r50(frame),
-            'TSM streaming, one frame': lambda: stream.forward_stream(
-                frame, ['s']),
-            'TSM 8-frame window': lambda: window(clip),
-        }, args.repeats, 2, args.device)
-    title = f'per new frame {size}x{size}'
-    out = rows(title, medians, 'R-50 2D, one frame')
-    out.append(dict(group=title, name='window / streaming', median_ms=None,
-                    ratio=medians['TSM 8-frame window'] /
-                    medians['TSM streaming, one frame'], vs='speed-up'))
+    out = []
+    for i, (h, w) in enumerate(args.stream_sizes):
+        frame = torch.randn(1, 3, h, w, device=args.device)
+        candidates = {
+            'R-50 2D, one frame': lambda x=frame: r50(x),
+            'TSM streaming, one frame':
+            lambda x=frame, sid=f'{h}x{w}': stream.forward_stream(x, [sid]),
+        }
+        if i == 0:
+            clip = torch.randn(8, 3, h, w, device=args.device)
+            candidates['TSM 8-frame window'] = lambda x=clip: window(x)
+        with torch.no_grad():
+            medians = time_round_robin(candidates, args.repeats, 2,
+                                       args.device)
+        title = f'per new frame {w}x{h}'
+        out += rows(title, medians, 'R-50 2D, one frame')
+        if i == 0:
+            out.append(dict(group=title, name='window / streaming',
+                            median_ms=None,
+                            ratio=medians['TSM 8-frame window'] /
+                            medians['TSM streaming, one frame'],
+                            vs='speed-up'))
     return out
 
 
@@ -212,7 +226,8 @@ def detector(args) -> List[dict]:
     init_default_scope('mmdet')
     models = {}
     for arm in ('2d', 'tsm'):
-        cfg = Config.fromfile(f'configs/toy/vid_faster_rcnn_{arm}_toy.py')
+        cfg = Config.fromfile(
+            osp.join(REPO, 'configs', 'toy', f'vid_faster_rcnn_{arm}_toy.py'))
         torch.manual_seed(0)
         models[arm] = MODELS.build(cfg.model).to(args.device).eval()
     frame = torch.randn(1, 1, 3, 128, 160, device=args.device)
@@ -238,6 +253,116 @@ def detector(args) -> List[dict]:
     return out
 
 
+# the three models of the paper's Table 5 at CPU scale, as MMAction2 and
+# tsm_mm configure them (trusted installed/in-repo configs, no weights)
+COST3D_CONFIGS = {
+    'TSN-R50': 'mmaction::recognition/tsn/'
+    'tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py',
+    'TSM-R50': osp.join(REPO, 'configs', 'recognition',
+                        'tsm_r50_1x1x8_50e_kinetics400.py'),
+    'I3D-R50': 'mmaction::recognition/i3d/'
+    'i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py',
+}
+
+
+class WholeRecognizer(nn.Module):
+    """A recognizer's backbone and head as ``forward(inputs)``: tracers
+    (``mmengine.analysis``) pass positional inputs only."""
+
+    def __init__(self, recognizer: nn.Module) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.recognizer(inputs, stage='head')
+
+
+def build_cost3d_models(device: str = 'cpu'
+                        ) -> Dict[str, Tuple[nn.Module, bool]]:
+    """TSN-R50, TSM-R50 (8 segments) and I3D-R50, 400 classes, random
+    weights, eval mode.
+
+    Args:
+        device (str): Where the models go.
+
+    Returns:
+        dict[str, tuple[nn.Module, bool]]: Each name's model (called as
+        ``model(inputs)``) and whether it takes 3D clips (N, 1, C, T, H, W)
+        rather than frames (N, T, C, H, W).
+    """
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    from mmengine.registry import DefaultScope
+    models = {}
+    for name, path in COST3D_CONFIGS.items():
+        cfg = (get_config(path) if '::' in path else
+               Config.fromfile(path)).model
+        cfg.backbone.pretrained = None  # no download; timing needs none
+        if name == 'I3D-R50':
+            cfg.backbone.pretrained2d = False
+        if cfg.cls_head.num_classes != 400:
+            raise ValueError(f'{path}: expected a Kinetics-400 head, got '
+                             f'{cfg.cls_head.num_classes} classes')
+        with DefaultScope.overwrite_default_scope('mmaction'):
+            recognizer = MODELS.build(cfg)
+        models[name] = (WholeRecognizer(recognizer).to(device).eval(),
+                        cfg.type == 'Recognizer3D')
+    return models
+
+
+def complexity(model: nn.Module, inputs: torch.Tensor) -> Tuple[int, int]:
+    """FLOPs (multiply-adds, as fvcore/mmengine count) and parameters."""
+    from mmengine.analysis import FlopAnalyzer, parameter_count
+    flops = FlopAnalyzer(model, (inputs, ))
+    flops.unsupported_ops_warnings(False)  # adds, pools: not counted
+    flops.uncalled_modules_warnings(False)
+    return flops.total(), parameter_count(model)['']
+
+
+@group
+def cost3d(args) -> List[dict]:
+    """TSN vs TSM vs I3D (R-50, Kinetics-400 heads) on one 8-frame clip:
+    latency (batch 1), throughput (``--cost3d-batch``), FLOPs, params.
+
+    I3D also runs on the 32-frame clip of MMAction2's I3D config
+    (32x2x1): with 8 frames its stem and pool2 leave one time step.
+    """
+    size, batch = args.cost3d_size, args.cost3d_batch
+    models = build_cost3d_models(args.device)
+    arms = {}  # row name -> (model, frames, takes 3D clips)
+    for name, (model, is_3d) in models.items():
+        for frames in ((8, 32) if is_3d else (8, )):
+            arms[f'{name} {frames}f'] = (model, frames, is_3d)
+
+    def clip(n: int, frames: int, is_3d: bool) -> torch.Tensor:
+        shape = ((n, 1, 3, frames, size, size) if is_3d else
+                 (n, frames, 3, size, size))
+        return torch.randn(shape, device=args.device)
+
+    candidates, costs = {}, {}
+    with torch.no_grad():
+        for name, (model, frames, is_3d) in arms.items():
+            one, many = clip(1, frames, is_3d), clip(batch, frames, is_3d)
+            costs[name] = complexity(model, one)
+            candidates[name] = lambda m=model, x=one: m(x)
+            candidates[f'{name} x{batch}'] = lambda m=model, x=many: m(x)
+        medians = time_round_robin(candidates, args.repeats, 1, args.device)
+    base = 'TSN-R50 8f'
+    title = f'cost3d 8f {size}x{size}'
+    out = rows(title, {n: medians[n] for n in arms}, base)
+    base_rate = batch / medians[f'{base} x{batch}']
+    for row in out:
+        rate = batch / medians[f'{row["name"]} x{batch}']
+        flops, params = costs[row['name']]
+        row.update(batch=batch, clips_per_s=rate,
+                   clips_per_s_ratio=rate / base_rate,
+                   gflops=flops / 1e9,
+                   gflops_ratio=flops / costs[base][0],
+                   params_m=params / 1e6)
+    return out
+
+
 def machine(device: str) -> dict:
     """Where the figures were measured."""
     info = dict(platform=platform.platform(), processor=platform.processor(),
@@ -248,34 +373,90 @@ def machine(device: str) -> dict:
     return info
 
 
+def _cell(value) -> str:
+    if value is None:
+        return ''
+    if isinstance(value, float):
+        return f'{value:.3f}'
+    return str(value)
+
+
 def format_table(results: List[dict]) -> str:
-    lines = [f'{"group":<28} {"name":<34} {"median ms":>10} {"ratio":>7}  vs']
-    for r in results:
-        ms = '' if r['median_ms'] is None else f'{r["median_ms"]:.3f}'
-        lines.append(f'{r["group"]:<28} {r["name"]:<34} {ms:>10} '
-                     f'{r["ratio"]:>7.3f}  {r["vs"]}')
-    return '\n'.join(lines)
+    """The rows as a text table: the base columns, then each extra key that
+    any row has (blank where a row lacks it).
+
+    Args:
+        results (list[dict]): Rows of the groups.
+
+    Returns:
+        str: The table.
+    """
+    extra = []
+    for row in results:
+        extra += [k for k in row if k not in BASE_KEYS and k not in extra]
+    keys = list(BASE_KEYS) + extra
+    header = ['group', 'name', 'median ms', 'ratio', 'vs'] + extra
+    table = AsciiTable([header] + [[_cell(row.get(k)) for k in keys]
+                                   for row in results])
+    for col in range(2, len(header)):
+        table.justify_columns[col] = 'right'
+    table.justify_columns[4] = 'left'
+    return table.table
 
 
-def main() -> None:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def frame_size(text: str) -> Tuple[int, int]:
+    """``HxW`` (e.g. ``600x1000``) as two positive ints."""
+    parts = text.lower().split('x')
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0
+                                  for p in parts):
+        raise argparse.ArgumentTypeError(
+            f'frame size must be HxW, e.g. 600x1000, got {text!r}')
+    return int(parts[0]), int(parts[1])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
+    """Run the chosen groups, print the table, write JSON if asked.
+
+    Args:
+        argv (Sequence[str], optional): Command-line arguments; ``None``
+            reads ``sys.argv``.
+
+    Returns:
+        list[dict]: The rows of all groups.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--groups', nargs='+', choices=list(GROUPS),
                         default=list(GROUPS))
-    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--repeats', type=positive_int, default=7)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--frame-size', type=int, default=224,
-                        help='side of the frames of the streaming group')
+    parser.add_argument('--frame-size', type=positive_int, default=224,
+                        help='side of the frames of the edge group')
+    parser.add_argument('--stream-sizes', type=frame_size, nargs='+',
+                        default=[(224, 224), (600, 1000)],
+                        help='HxW frames of the streaming group')
+    parser.add_argument('--cost3d-size', type=positive_int, default=224,
+                        help='side of the frames of the cost3d group')
+    parser.add_argument('--cost3d-batch', type=positive_int, default=4,
+                        help='clips per call for the cost3d throughput')
     parser.add_argument('--out', help='write the results as JSON here')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.manual_seed(0)
     results = [row for name in args.groups for row in GROUPS[name](args)]
     print(json.dumps(machine(args.device)))
     print(format_table(results))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
+        with atomic_path(args.out) as tmp, open(tmp, 'w') as f:
             json.dump(dict(machine=machine(args.device), results=results), f,
                       indent=1)
+    return results
 
 
 if __name__ == '__main__':

@@ -1,5 +1,13 @@
-# Fine-tune TSM R-50 on UCF101 split 1 from a Kinetics-400 TSM checkpoint,
-# with BatchNorm frozen (statistics and affine), as small datasets need.
+# Fine-tune TSM R-50 on UCF101 split 1 from a Kinetics-400 TSM checkpoint
+# with the paper's recipe, as the official repo runs it
+# (mit-han-lab/temporal-shift-module, scripts/finetune_tsm_ucf101_rgb_8f.sh:
+# main.py ucf101 RGB --lr 0.001 --lr_steps 10 20 --epochs 25
+# --batch-size 64 --dropout 0.8 --gd 20 --tune_from=<Kinetics TSM>):
+# 25 epochs, lr 0.001 for a batch of 64, x0.1 at epochs 10 and 20, weight
+# decay 5e-4 (main.py's default), fc at 5x lr (main.py: fc_lr5 when the
+# checkpoint is another dataset's), gradient norm clipped at 20, and
+# BatchNorm frozen: without --npb main.py freezes every BN but the first
+# (statistics and affine), which is MMAction2's ResNet(partial_bn=True).
 _base_ = './tsm_r50_1x1x8_50e_kinetics400.py'
 
 # the Kinetics-400 TSM checkpoint to start from (MMAction2's or tsm_mm's:
@@ -7,7 +15,7 @@ _base_ = './tsm_r50_1x1x8_50e_kinetics400.py'
 load_from = 'work_dirs/tsm_r50_1x1x8_50e_kinetics400/epoch_50.pth'
 
 model = dict(
-    backbone=dict(pretrained=None, norm_eval=True, frozen_stages=-1),
+    backbone=dict(pretrained=None, partial_bn=True),
     cls_head=dict(num_classes=101, dropout_ratio=0.8))
 
 dataset_type = 'RawframeDataset'
@@ -38,6 +46,7 @@ val_pipeline = [
 ]
 test_pipeline = val_pipeline
 
+# 64 in total: 8 GPUs x 8 clips (the lr is for 64)
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(type=dataset_type, ann_file=ann_file_train,
