@@ -44,6 +44,7 @@ model = dict(
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100),
                   rcnn=dict(max_per_img=30)))
 
+# the base's pipelines at the toy's scale, with the default file backend
 train_pipeline = [
     dict(
         type='TransformBroadcaster',
@@ -66,16 +67,13 @@ test_pipeline = [
         ]),
     dict(type='PackTrackInputs'),
 ]
+# the base's datasets on the toy set: its 3 classes, clips around every frame
 vid_train = dict(
-    type='ImageNetVIDDataset',
+    _base_.vid_train,
     data_root=data_root,
     metainfo=dict(classes=classes),
-    ann_file='annotations/imagenet_vid_train.json',
-    data_prefix=dict(img_path='Data/VID/'),
     clip_len=clip_len,
     key_frames='all',
-    clip_anchor='end',
-    filter_cfg=dict(filter_empty_gt=True),
     pipeline=train_pipeline)
 train_dataloader = dict(
     _delete_=True,
@@ -89,12 +87,9 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type='TrackImgSampler'),
     dataset=dict(
-        type='ImageNetVIDDataset',
+        _base_.val_dataloader.dataset,
         data_root=data_root,
         metainfo=dict(classes=classes),
-        ann_file='annotations/imagenet_vid_val.json',
-        data_prefix=dict(img_path='Data/VID/'),
-        test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

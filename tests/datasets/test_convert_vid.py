@@ -15,7 +15,8 @@ from collections import defaultdict
 import pytest
 
 from tsm_mm.datasets import convert_vid
-from tsm_mm.datasets.convert_vid import convert_imagenet_vid, fit_box
+from tsm_mm.datasets.cocovid_builder import fit_box
+from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.datasets.vid_classes import VID_CLASSES, VID_SYNSETS
 
 TRAIN0 = 'train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000'

@@ -4,7 +4,9 @@ The fixture: video ``a`` (8 frames, 40x30, key frames 0, 3, 5, 7), video
 ``b`` (3 frames, 40x20, key frames 1, 2) and one still image (32x24, no
 video_id), written in shuffled json order. Each frame is a flat colour whose
 green value encodes its frame index, so the pixels tell which frame arrived.
+The pipelines are those of the toy config, resized to ``SCALE``.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -18,6 +20,7 @@ import torch
 from mmdet.datasets.samplers import track_img_sampler
 from mmdet.datasets.samplers.track_img_sampler import TrackImgSampler
 from mmdet.registry import DATASETS
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -29,6 +32,8 @@ from tsm_mm.datasets import (
     clip_frame_indices,
 )
 
+TOY_CONFIG = osp.join(osp.dirname(__file__), '../../configs/toy/'
+                      'vid_faster_rcnn_2d_toy.py')
 CLASSES = ('horse', 'tiger', 'zebra')
 SCALE = (80, 60)
 # video name -> (video_id, frames, (w, h), key frames, blue value)
@@ -102,28 +107,34 @@ def make_vid(root):
     return ann_file
 
 
+@functools.cache
+def toy_config():
+    return Config.fromfile(TOY_CONFIG)
+
+
+def at_scale(pipeline):
+    """A copy of a config's pipeline whose every Resize resizes to SCALE."""
+
+    def copy(transform):
+        transform = dict(transform)
+        if 'transforms' in transform:
+            transform['transforms'] = [copy(t)
+                                       for t in transform['transforms']]
+        if transform['type'] == 'Resize':
+            transform['scale'] = SCALE
+        return transform
+
+    return [copy(t) for t in pipeline]
+
+
 def make_train_pipeline():
-    return [
-        dict(type='TransformBroadcaster', share_random_params=True,
-             transforms=[
-                 dict(type='LoadImageFromFile'),
-                 dict(type='LoadTrackAnnotations'),
-                 dict(type='Resize', scale=SCALE, keep_ratio=True),
-                 dict(type='RandomFlip', prob=0.5),
-             ]),
-        dict(type='PackTrackInputs'),
-    ]
+    """The toy config's training pipeline (shared random flip), at SCALE."""
+    return at_scale(toy_config().train_pipeline)
 
 
 def make_test_pipeline():
-    return [
-        dict(type='TransformBroadcaster', transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=SCALE, keep_ratio=True),
-            dict(type='LoadTrackAnnotations'),
-        ]),
-        dict(type='PackTrackInputs'),
-    ]
+    """The toy config's test pipeline, at SCALE."""
+    return at_scale(toy_config().test_pipeline)
 
 
 @pytest.fixture(autouse=True)

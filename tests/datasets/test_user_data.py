@@ -167,13 +167,24 @@ def check_instances(instances, rows, scale, flip_width=None):
     assert instances.labels.tolist() == [r[0] for r in rows]
 
 
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def toy_train_set(toy_cfg, root, ann_file, clip_len, **kwargs):
+    """The toy config's train dataset on ``ann_file``: FGFA's key frames
+    (the json's flags), no filter."""
+    cfg = toy_cfg.vid_train.copy()
+    cfg.update(data_root=root, ann_file=ann_file, clip_len=clip_len,
+               key_frames='fgfa', filter_cfg=None, **kwargs)
+    return cfg
+
+
 def test_vid_json_through_the_train_pipeline(mmtracking_vid, toy_cfg):
     root, vid_json, _ = mmtracking_vid
-    with open(vid_json) as f:
-        data = json.load(f)
-    cfg = toy_cfg.vid_train.copy()
-    cfg.update(data_root=root, ann_file=vid_json, clip_len=3,
-               key_frames='fgfa', filter_cfg=None)
+    data = load_json(vid_json)
+    cfg = toy_train_set(toy_cfg, root, vid_json, clip_len=3)
     torch.manual_seed(0)
     np.random.seed(0)
     dataset = DATASETS.build(cfg)
@@ -207,8 +218,7 @@ def test_vid_json_through_the_train_pipeline(mmtracking_vid, toy_cfg):
 
 def test_vid_json_through_the_test_pipeline(mmtracking_vid, toy_cfg):
     root, vid_json, _ = mmtracking_vid
-    with open(vid_json) as f:
-        data = json.load(f)
+    data = load_json(vid_json)
     cfg = toy_cfg.test_dataloader.dataset.copy()
     cfg.update(data_root=root, ann_file=vid_json)
     loader = Runner.build_dataloader(dict(
@@ -240,12 +250,9 @@ def test_vid_json_through_the_test_pipeline(mmtracking_vid, toy_cfg):
 
 def test_det_json_through_the_train_pipeline(mmtracking_vid, toy_cfg):
     root, _, det_json = mmtracking_vid
-    with open(det_json) as f:
-        data = json.load(f)
-    cfg = toy_cfg.vid_train.copy()
-    cfg.update(data_root=root, ann_file=det_json, clip_len=2,
-               key_frames='fgfa', filter_cfg=None,
-               data_prefix=dict(img_path='Data/DET/'))
+    data = load_json(det_json)
+    cfg = toy_train_set(toy_cfg, root, det_json, clip_len=2,
+                        data_prefix=dict(img_path='Data/DET/'))
     dataset = DATASETS.build(cfg)
     classes = cfg.metainfo['classes']
     # still images are one-frame videos; is_vid_train_frame=False is no key

@@ -176,23 +176,29 @@ def test_greedy_takes_highest_iou_gt():
     assert vid_map(dets, gts, 1, motion_ranges=None)['mAP'] == 1.0
 
 
-def test_fgfa_false_positive_weights():
-    # video 0: S static in frames 0-2 (motion 1.0, slow), F in frames 0-1
-    # moving 30 px (motion 70/130, fast); video 1: one frame without GT.
-    s_box, f0, f1 = box(0, 0, 99, 99), box(200, 0, 299, 99), box(
-        230, 0, 329, 99)
-    gts = [
-        frame_gt(0, 0, [s_box, f0], [0, 0], [1, 2]),
-        frame_gt(0, 1, [s_box, f1], [0, 0], [1, 2]),
-        frame_gt(0, 2, [s_box], [0], [1]),
+S_BOX, F1_BOX = box(0, 0, 99, 99), box(230, 0, 329, 99)
+
+
+def slow_and_fast_scene():
+    """Video 0: S static in frames 0-2 (motion 1.0, slow), F in frames 0-1
+    moving 30 px (motion 70/130, fast); video 1: one frame without GT."""
+    f0 = box(200, 0, 299, 99)
+    return [
+        frame_gt(0, 0, [S_BOX, f0], [0, 0], [1, 2]),
+        frame_gt(0, 1, [S_BOX, F1_BOX], [0, 0], [1, 2]),
+        frame_gt(0, 2, [S_BOX], [0], [1]),
         frame_gt(1, 0),
     ]
+
+
+def test_fgfa_false_positive_weights():
+    gts = slow_and_fast_scene()
     dets = [
         frame_det(
-            [s_box, box(270, 0, 369, 99), box(500, 500, 599, 599)],
+            [S_BOX, box(270, 0, 369, 99), box(500, 500, 599, 599)],
             [0.9, 0.7, 0.6], [0, 0, 0]),  # d1 on S; d2 near F (IoU .18);
         # d3 far from all
-        frame_det([f1], [0.8], [0]),  # d5 on F
+        frame_det([F1_BOX], [0.8], [0]),  # d5 on F
         frame_det(),
         frame_det([box(0, 0, 50, 50)], [0.5], [0]),  # d4 in empty frame
     ]
@@ -219,19 +225,12 @@ def test_fgfa_false_positive_weights():
 
 def test_fgfa_empty_frame_weight_and_slow_side():
     # same scene, but a slow TP comes last to expose slow-range FP weights
-    s_box, f0 = box(0, 0, 99, 99), box(200, 0, 299, 99)
-    f1 = box(230, 0, 329, 99)
-    gts = [
-        frame_gt(0, 0, [s_box, f0], [0, 0], [1, 2]),
-        frame_gt(0, 1, [s_box, f1], [0, 0], [1, 2]),
-        frame_gt(0, 2, [s_box], [0], [1]),
-        frame_gt(1, 0),
-    ]
+    gts = slow_and_fast_scene()
     dets = [
         frame_det([box(270, 0, 369, 99), box(500, 500, 599, 599)],
                   [0.7, 0.6], [0, 0]),
         frame_det(),
-        frame_det([s_box], [0.1], [0]),
+        frame_det([S_BOX], [0.1], [0]),
         frame_det([box(0, 0, 50, 50)], [0.5], [0]),
     ]
     result = vid_map(dets, gts, num_classes=1)
@@ -538,3 +537,120 @@ def test_unknown_motion_rule_is_refused():
     with pytest.raises(ValueError, match=r"motion_rule must be one of "
                        r"\('fgfa', 'mega'\), got 'FGFA'"):
         vid_map(dets, gts, 3, motion_rule='FGFA')
+
+
+# ------------------------------------------- MMDetection's eval_map oracle
+
+
+def mmdet_inputs(dets, gts, num_classes, gt_offset=0.0):
+    """vid_map's frames as eval_map's images: per image, per class (n, 5)
+    [x1, y1, x2, y2, score] detections, and ``bboxes``/``labels`` GT (no
+    ignored boxes); ``gt_offset`` is added to every GT coordinate."""
+    det_results = [[
+        np.hstack([d['bboxes'][d['labels'] == c],
+                   d['scores'][d['labels'] == c][:, None]])
+        for c in range(num_classes)
+    ] for d in dets]
+    annotations = [
+        dict(bboxes=g['bboxes'] + gt_offset, labels=g['labels'],
+             bboxes_ignore=np.zeros((0, 4)), labels_ignore=np.zeros(0, int))
+        for g in gts
+    ]
+    return det_results, annotations
+
+
+def oracle_scene(rng, large_and_apart, num_classes=3):
+    """Frames of up to 4 GT of classes 0..num_classes-2 (the last class has
+    detections only) with jittered, duplicated, mislabelled and random
+    detections; distinct random scores.
+
+    ``large_and_apart``: GT 30-90 px a side (devkit threshold 0.5) in cells
+    200 px apart, so a detection reaches IoU 0.5 with at most one GT;
+    otherwise GT 4-90 px anywhere (relaxed thresholds, crowded GT).
+    """
+    dets, gts = [], []
+    for video in range(3):
+        for t in range(int(rng.integers(3, 7))):
+            num = int(rng.integers(0, 5))
+            if large_and_apart:
+                cells = rng.permutation(9)[:num]
+                xy = np.stack([cells % 3, cells // 3], 1) * 200.0
+                xy += rng.uniform(0, 100, (num, 2))
+                size = rng.uniform(30, 90, (num, 2))
+            else:
+                xy = rng.uniform(0, 150, (num, 2))
+                size = rng.uniform(4, 90, (num, 2))
+            boxes = np.hstack([xy, xy + size])
+            labels = rng.integers(0, num_classes - 1, num)
+            gts.append(frame_gt(video, t, boxes, labels))
+            near = boxes[rng.integers(0, max(num, 1), rng.integers(0, 6))] \
+                if num else np.zeros((0, 4))
+            near = near + rng.normal(0, 6, near.shape)
+            near_labels = labels[rng.integers(0, max(num, 1), len(near))] \
+                if num else np.zeros(0, int)
+            wrong = rng.random(len(near)) < 0.2
+            near_labels = np.where(wrong, rng.integers(0, num_classes,
+                                                       len(near)),
+                                   near_labels)
+            xy = rng.uniform(0, 500, (int(rng.integers(0, 4)), 2))
+            rand = np.hstack([xy, xy + rng.uniform(10, 90, xy.shape)])
+            b = np.concatenate([near, rand])
+            b[:, 2:] = np.maximum(b[:, 2:], b[:, :2] + 1)
+            det_labels = np.concatenate(
+                [near_labels, rng.integers(0, num_classes, len(rand))])
+            dets.append(frame_det(b, rng.random(len(b)), det_labels))
+    return dets, gts
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_map_equals_mmdet_eval_map_voc_rule(seed):
+    """MMDetection's VOC ``tpfp_default`` (``dataset=None``) as an oracle.
+
+    Where the two rules coincide: ``use_legacy_coordinate=True`` gives the
+    devkit's +1 widths; GT of 30+ px make the devkit threshold
+    min(0.5, wh/((w+10)(h+10))) = 0.5, mmdet's ``iou_thr``; no ignored
+    boxes; GT 200 px apart, so VOC's "take the best GT, FP if it is taken"
+    and the devkit's "take the best free GT" pick the same GT. Both rank by
+    score (distinct here), use the VOC area AP and average the classes that
+    have GT.
+    """
+    from mmdet.evaluation.functional import eval_map
+    dets, gts = oracle_scene(np.random.default_rng(seed), True)
+    ours = vid_map(dets, gts, num_classes=3, motion_ranges=None)
+    mean_ap, per_class = eval_map(
+        *mmdet_inputs(dets, gts, 3), iou_thr=0.5, dataset=None,
+        logger='silent', nproc=1, use_legacy_coordinate=True,
+        eval_mode='area')
+    assert 0.05 < ours['mAP'] < 0.95  # neither trivial nor perfect
+    assert ours['mAP'] == pytest.approx(mean_ap, abs=1e-6)
+    for c, result in enumerate(per_class[:2]):
+        assert ours['classwise']['all']['ap'][c] == pytest.approx(
+            result['ap'], abs=1e-6)
+    assert per_class[2]['num_gts'] == 0
+    assert np.isnan(ours['classwise']['all']['ap'][2])
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_map_equals_mmdet_eval_map_imagenet_rule(seed):
+    """MMDetection's ImageNet ``tpfp_imagenet`` (``dataset='vid'``): the
+    devkit rule itself (relaxed threshold for small GT, a detection takes
+    the best *free* GT), so small, crowded GT are allowed.
+
+    Its one difference in convention: it computes IoU against
+    ``gt_bboxes - 1`` (1-based GT of the old devkit files). It gets every
+    GT shifted by +1 here, so both score the same boxes; the threshold
+    depends on GT width and height only. +1 widths through
+    ``use_legacy_coordinate=True``.
+    """
+    from mmdet.evaluation.functional import eval_map
+    dets, gts = oracle_scene(np.random.default_rng(seed), False)
+    ours = vid_map(dets, gts, num_classes=3, motion_ranges=None)
+    mean_ap, per_class = eval_map(
+        *mmdet_inputs(dets, gts, 3, gt_offset=1.0), iou_thr=0.5,
+        dataset='vid', logger='silent', nproc=1,
+        use_legacy_coordinate=True, eval_mode='area')
+    assert 0.05 < ours['mAP'] < 0.95
+    assert ours['mAP'] == pytest.approx(mean_ap, abs=1e-6)
+    for c, result in enumerate(per_class[:2]):
+        assert ours['classwise']['all']['ap'][c] == pytest.approx(
+            result['ap'], abs=1e-6)

@@ -2,11 +2,12 @@
 import os
 import os.path as osp
 import re
-import uuid
 from typing import Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
+
+from ..utils.atomic_write import PendingFile
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
                     '.webp')
@@ -139,10 +140,11 @@ def count_frames(path: str) -> int:
 class Mp4Writer:
     """Write BGR frames to an mp4 (mp4v) that appears only when complete.
 
-    Frames go to a temporary file beside ``out_file``, which replaces
-    ``out_file`` on :meth:`close`; on an error (or no frame at all) the
-    temporary file is removed and ``out_file`` is left as it was. Use it as
-    a context manager.
+    Frames go to a temporary file beside ``out_file``
+    (:class:`~tsm_mm.utils.PendingFile`, same name, so cv2 picks the
+    container from the extension), which replaces ``out_file`` on
+    :meth:`close`; on an error (or no frame at all) the temporary file is
+    removed and ``out_file`` is left as it was. Use it as a context manager.
 
     Args:
         out_file (str): The mp4 to write; its folder is created.
@@ -153,11 +155,7 @@ class Mp4Writer:
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
         self.out_file, self.fps = out_file, fps
-        folder = osp.dirname(osp.abspath(out_file))
-        os.makedirs(folder, exist_ok=True)
-        # cv2 picks the container from the extension: keep .mp4 last
-        self._tmp_file = osp.join(
-            folder, f'.{osp.basename(out_file)}.{uuid.uuid4().hex}.tmp.mp4')
+        self._pending: Optional[PendingFile] = None  # from the first frame
         self._writer: Optional[cv2.VideoWriter] = None
         self._size: Optional[Tuple[int, int]] = None
         self.num_frames = 0
@@ -169,9 +167,10 @@ class Mp4Writer:
                              f'{frame.shape} {frame.dtype}')
         size = (frame.shape[1], frame.shape[0])
         if self._writer is None:
+            self._pending = PendingFile(self.out_file)
             self._writer = cv2.VideoWriter(
-                self._tmp_file, cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
-                size)
+                self._pending.path, cv2.VideoWriter_fourcc(*'mp4v'),
+                self.fps, size)
             if not self._writer.isOpened():
                 self._discard()
                 raise RuntimeError(f'OpenCV cannot write an mp4v video to '
@@ -191,14 +190,16 @@ class Mp4Writer:
             raise ValueError(f'no frame was written to {self.out_file}')
         self._writer.release()
         self._writer = None
-        os.replace(self._tmp_file, self.out_file)
+        self._pending.commit()
+        self._pending = None
 
     def _discard(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-        if osp.exists(self._tmp_file):
-            os.remove(self._tmp_file)
+        if self._pending is not None:
+            self._pending.discard()
+            self._pending = None
 
     def __enter__(self) -> 'Mp4Writer':
         return self

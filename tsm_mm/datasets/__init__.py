@@ -1,5 +1,6 @@
 """Datasets: ImageNet-VID on mmdet's video datasets, clip sampling."""
-from .imagenet_vid import ImageNetVIDDataset, clip_frame_indices
+from .clip_sampling import clip_frame_indices
+from .imagenet_vid import ImageNetVIDDataset
 from .samplers import VideoInterleavedBatchSampler
 from .vid_classes import SYNSET_TO_CLASS, VID_CLASSES, VID_SYNSETS
 

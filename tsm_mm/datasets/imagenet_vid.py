@@ -3,11 +3,8 @@
 Training reads T-frame clips of consecutive frames around a key frame; testing
 reads every frame of every video once, in video order, one frame per item.
 """
-import os.path as osp
-import re
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmdet.datasets import BaseVideoDataset
@@ -15,68 +12,18 @@ from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
+from .clip_sampling import CLIP_ANCHORS, clip_frame_indices
+from .vid_checks import (
+    check_frame_ids,
+    missing_ann_file_message,
+    unreadable_image,
+)
 from .vid_classes import VID_CLASSES
 
+__all__ = ['CLIP_ANCHORS', 'ImageNetVIDDataset', 'KEY_FRAME_RULES',
+           'clip_frame_indices']
+
 KEY_FRAME_RULES = ('fgfa', 'all')
-CLIP_ANCHORS = ('center', 'end')
-# the frame number a file name ends with: '.../000012.JPEG' -> 12
-_FRAME_NUMBER = re.compile(r'(\d+)\.\w+$')
-
-
-def _missing_ann_file_message(ann_file: str, data_root: str) -> str:
-    """Where the json was expected and the commands that make one."""
-    ann_file = osp.abspath(ann_file)
-    root = osp.abspath(data_root or osp.dirname(osp.dirname(ann_file)))
-    return (
-        f'annotation file {ann_file} does not exist.\n'
-        f'From an ILSVRC2015 download in {root} (Data/, Annotations/, and '
-        "FGFA's lists in ImageSets/), make it with:\n"
-        f'    python tools/convert_imagenet_vid.py --root {root} '
-        f'--out {osp.dirname(ann_file)}\n'
-        'Without the data, run on the toy VID instead:\n'
-        '    python tools/compare_vid.py --toy  (or: make demo)\n'
-        'or make the toy set for the configs/toy/ configs:\n'
-        '    python tools/make_toy_vid.py data/toy_vid && python '
-        'tools/convert_imagenet_vid.py --root data/toy_vid --out '
-        'data/toy_vid/annotations')
-
-
-def clip_frame_indices(video_length: int,
-                       key_frame: int,
-                       clip_len: int,
-                       anchor: str = 'center') -> Tuple[List[int], int]:
-    """Frames of the clip of ``clip_len`` consecutive frames around a key.
-
-    The key frame sits at clip position ``clip_len // 2`` (``'center'``) or
-    ``clip_len - 1`` (``'end'``, nothing from the future); the window then
-    slides to stay inside the video, so near a video's ends the key moves
-    off its anchor. A video shorter than the clip is taken whole, its first
-    frame repeated before and its last frame after to fill ``clip_len``
-    (a one-frame video, e.g. a DET image, gives ``clip_len`` copies).
-
-    Args:
-        video_length (int): Number of frames of the video.
-        key_frame (int): Index of the key frame in the video.
-        clip_len (int): Number of frames of the clip (T).
-        anchor (str): ``'center'`` or ``'end'``.
-
-    Returns:
-        tuple[list[int], int]: The T frame indices, in non-decreasing order,
-        and the clip position of the key frame.
-    """
-    if clip_len < 1:
-        raise ValueError(f'clip_len must be >= 1, got {clip_len}')
-    if anchor not in CLIP_ANCHORS:
-        raise ValueError(f'anchor must be one of {CLIP_ANCHORS}, got '
-                         f'{anchor!r}')
-    if not 0 <= key_frame < video_length:
-        raise ValueError(f'key_frame {key_frame} is outside a video of '
-                         f'{video_length} frames')
-    key_pos = clip_len // 2 if anchor == 'center' else clip_len - 1
-    spare = video_length - clip_len  # < 0 when the video is too short
-    start = int(np.clip(key_frame - key_pos, min(0, spare), max(0, spare)))
-    frames = np.clip(np.arange(start, start + clip_len), 0, video_length - 1)
-    return frames.tolist(), key_frame - start
 
 
 @DATASETS.register_module()
@@ -156,7 +103,7 @@ class ImageNetVIDDataset(BaseVideoDataset):
         if not self.ann_file or not fileio.exists(
                 self.ann_file, backend_args=self.backend_args):
             raise FileNotFoundError(
-                f'{type(self).__name__}: ' + _missing_ann_file_message(
+                f'{type(self).__name__}: ' + missing_ann_file_message(
                     self.ann_file or '', self.data_root))
         with fileio.get_local_path(
                 self.ann_file, backend_args=self.backend_args) as local_path:
@@ -195,49 +142,14 @@ class ImageNetVIDDataset(BaseVideoDataset):
                 frames[0]['video_id'] = next_id
             else:
                 frames.sort(key=lambda frame: frame['frame_id'])
-                self._check_frame_ids(
-                    frames, f'video {names.get(key[1])!r} (video_id '
-                    f'{key[1]})')
+                check_frame_ids(
+                    frames, f'{self.ann_file}: video {names.get(key[1])!r} '
+                    f'(video_id {key[1]})', self.test_mode)
             data_list.append(
                 dict(video_id=frames[0]['video_id'],
                      video_length=len(frames),
                      images=frames))
         return sorted(data_list, key=lambda video: video['video_id'])
-
-    def _check_frame_ids(self, frames: List[dict], video: str) -> None:
-        """Check the sorted ``frame_id``s of one video against its files.
-
-        Raises:
-            ValueError: A repeated ``frame_id``; ``frame_id``s that do not
-                step with the file names' frame numbers; in test mode,
-                ``frame_id``s other than ``0..n-1``.
-        """
-        frame_ids = np.array([frame['frame_id'] for frame in frames])
-        where = f'{self.ann_file}: {video}'
-        repeated = np.flatnonzero(np.diff(frame_ids) == 0)
-        if len(repeated):
-            raise ValueError(f'{where} has repeated frame_id '
-                             f'{frame_ids[repeated[0]]}')
-        numbers = [_FRAME_NUMBER.search(frame['file_name'])
-                   for frame in frames]
-        if all(numbers):
-            offsets = np.array([int(n.group(1)) for n in numbers]) - frame_ids
-            bad = np.flatnonzero(offsets != offsets[0])
-            if len(bad):
-                a, b = frames[0], frames[bad[0]]
-                raise ValueError(
-                    f'{where}: its frame_ids disagree with the frame '
-                    f"numbers of its file names: frame_id {a['frame_id']} "
-                    f"is {a['file_name']!r} but frame_id {b['frame_id']} is "
-                    f"{b['file_name']!r}")
-        if self.test_mode and (frame_ids[0] != 0 or frame_ids[-1] !=
-                               len(frame_ids) - 1):
-            gap = np.flatnonzero(frame_ids != np.arange(len(frame_ids)))[0]
-            raise ValueError(
-                f'{where} has frame_ids {frame_ids[0]}..{frame_ids[-1]} over '
-                f'{len(frame_ids)} frames; frame_id {gap} is missing. A test '
-                'video streams frame by frame: its frame_ids must be 0, 1, '
-                '..., n-1')
 
     def _cat_ids_by_name(self, coco: COCO) -> List[int]:
         """Category ids of ``metainfo['classes']``, in that order."""
@@ -361,12 +273,8 @@ class ImageNetVIDDataset(BaseVideoDataset):
     def _unreadable_image(self, idx: Union[int, Tuple[int, int]]
                           ) -> Optional[str]:
         """After the pipeline failed on item ``idx``: an image of it that is
-        empty or cannot be decoded, with what is wrong; else None.
-
-        Decodes with mmcv as ``LoadImageFromFile`` does (cv2's
-        ``!buf.empty()`` names no file). A missing or unreadable file is
-        left to mmcv's own error, which names it.
-        """
+        empty or cannot be decoded (:func:`.vid_checks.unreadable_image`),
+        with what is wrong; else None."""
         try:
             if not self.test_mode:
                 video, frame_ids, _ = self._clip(idx)
@@ -379,20 +287,7 @@ class ImageNetVIDDataset(BaseVideoDataset):
             paths = [video['images'][i]['img_path'] for i in frame_ids]
         except Exception:  # a bad index: the pipeline's error says it
             return None
-        for path in dict.fromkeys(paths):
-            try:
-                content = fileio.get(path, backend_args=self.backend_args)
-            except OSError:
-                continue
-            if not content:
-                return f'{path}: an empty file (0 bytes)'
-            try:
-                image = mmcv.imfrombytes(content)
-            except Exception:
-                image = None
-            if image is None:
-                return f'{path}: not a decodable image'
-        return None
+        return unreadable_image(paths, self.backend_args)
 
     def get_cat_ids(self, index: Union[int, Tuple[int, int]]) -> List[int]:
         """Labels of a training clip's frames, or as ``BaseVideoDataset``.

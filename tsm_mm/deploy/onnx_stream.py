@@ -8,13 +8,13 @@ the previous frame, zeros for a new stream. The caller feeds the
 preprocessed frames (normalized, as the data preprocessor gives them).
 The backbone runs in its own ``explicit_caches`` mode: nothing is patched.
 """
-import os
-import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmengine.fileio import dump
 from torch import Tensor, nn
+
+from ..utils.atomic_write import atomic_path
 
 OPSET = 17
 
@@ -108,20 +108,14 @@ def cache_shapes(backbone: nn.Module, frame: Tensor) -> List[Tuple[int]]:
 
 def _export(module: nn.Module, args: tuple, out: str, input_names: list,
             output_names: list, dynamic_axes: dict) -> None:
-    """``torch.onnx.export`` (TorchScript exporter) to a temp file, then
-    moved onto ``out``, so a failed export leaves no partial file."""
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = f'{out}.{os.getpid()}.tmp'
-    try:
-        with torch.no_grad():
-            torch.onnx.export(
-                module, args, tmp, dynamo=False, opset_version=OPSET,
-                input_names=input_names, output_names=output_names,
-                dynamic_axes=dynamic_axes or None, do_constant_folding=True)
-        os.replace(tmp, out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    """``torch.onnx.export`` (TorchScript exporter) through
+    :func:`~tsm_mm.utils.atomic_path`: a failed export leaves no partial
+    file."""
+    with atomic_path(out) as tmp, torch.no_grad():
+        torch.onnx.export(
+            module, args, tmp, dynamo=False, opset_version=OPSET,
+            input_names=input_names, output_names=output_names,
+            dynamic_axes=dynamic_axes or None, do_constant_folding=True)
 
 
 def _tensor_specs(names: Sequence[str], tensors: Sequence[Tensor],
@@ -233,6 +227,5 @@ def export_clip_onnx(backbone: nn.Module, out: str,
 
 def dump_interface(interface: Dict, path: str) -> None:
     """Write the interface of an exported graph as JSON, atomically."""
-    tmp = f'{path}.tmp'
-    dump(interface, tmp, file_format='json', indent=2)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        dump(interface, tmp, file_format='json', indent=2)

@@ -1,4 +1,17 @@
-from .atomic_write import atomic_path
+from .atomic_write import (
+    TMP_NAME,
+    PendingFile,
+    atomic_dir,
+    atomic_path,
+    atomic_paths,
+    naming_target,
+    remove_stale_temporaries,
+    write_atomically,
+)
 from .timing import time_round_robin
 
-__all__ = ['atomic_path', 'time_round_robin']
+__all__ = [
+    'TMP_NAME', 'PendingFile', 'atomic_dir', 'atomic_path', 'atomic_paths',
+    'naming_target', 'remove_stale_temporaries', 'time_round_robin',
+    'write_atomically'
+]

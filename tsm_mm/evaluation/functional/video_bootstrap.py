@@ -3,7 +3,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .vid_map import FGFA_MOTION_RANGES, motion_iou, vid_map
+from .vid_iou import motion_iou
+from .vid_map import FGFA_MOTION_RANGES, vid_map
 
 Frames = Tuple[Sequence[dict], Sequence[dict]]  # (det_results, gts)
 
