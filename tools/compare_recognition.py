@@ -41,12 +41,9 @@ from mmengine.fileio import dump
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import OnlineRecognizer, frame_logits, init_model, run_arm
-from tsm_mm.testing.toy_actions import (
-    ATTRIBUTES,
-    FILENAME_TMPL,
-    make_toy_actions,
-    read_rawframe_list,
-)
+from tsm_mm.apis.comparison import rawframe_options
+from tsm_mm.testing.rawframe_lists import FILENAME_TMPL, read_rawframe_list
+from tsm_mm.testing.toy_actions import ATTRIBUTES, make_toy_actions
 from tsm_mm.utils import time_round_robin
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -119,26 +116,6 @@ def toy_data(args: argparse.Namespace) -> str:
                          val_fraction=args.val_fraction,
                          attributes=args.attributes)
     return root
-
-
-def data_options(data_root: str, num_classes: int, batch_size: int,
-                 iters: int, lr: float) -> dict:
-    """Config overrides: dataloaders on ``data_root``, head size, and the
-    configs' one-cycle schedule stretched to ``iters``."""
-
-    def loader(split: str) -> dict:
-        return dict(dataset=dict(
-            ann_file=osp.join(data_root, f'{split}_list.txt'),
-            data_prefix=dict(img=osp.join(data_root, 'rawframes'))))
-
-    return dict(
-        model=dict(cls_head=dict(num_classes=num_classes)),
-        param_scheduler=[
-            dict(type='OneCycleLR', eta_max=lr, total_steps=iters,
-                 by_epoch=False)
-        ],
-        train_dataloader=dict(batch_size=batch_size, **loader('train')),
-        test_dataloader=loader('val'))
 
 
 def stream_top1(config: str, checkpoint: str, data_root: str,
@@ -236,8 +213,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     data_root = toy_data(args)
     with open(osp.join(data_root, 'classes.txt')) as f:
         classes: List[str] = [line.strip() for line in f if line.strip()]
-    options = data_options(data_root, len(classes), args.batch_size,
-                           args.iters, args.lr)
+    options = rawframe_options(data_root, len(classes), args.batch_size,
+                               args.iters, args.lr)
     common = dict(lr=args.lr, seed=args.seed, cfg_options=options)
 
     configs = arm_configs(args.backbone)

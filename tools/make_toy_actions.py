@@ -1,5 +1,8 @@
 """Write the toy action clips (class only in the temporal order).
 
+``--static`` writes the control set instead: the class is the object's
+colour family, visible in any single frame; the clips move all the same.
+
 Example::
 
     python tools/make_toy_actions.py data/toy_actions --videos 4000 \
@@ -8,7 +11,8 @@ Example::
 import argparse
 import time
 
-from tsm_mm.testing.toy_actions import make_toy_actions, render_contact_sheet
+from tsm_mm.testing.rawframe_lists import render_contact_sheet
+from tsm_mm.testing.toy_actions import make_toy_actions
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,6 +28,9 @@ def parse_args() -> argparse.Namespace:
                         help='side of the square frames in pixels')
     parser.add_argument('--val-fraction', type=float, default=0.1,
                         help='share of each class held out for validation')
+    parser.add_argument('--static', action='store_true',
+                        help='the class is the colour family (any frame '
+                        'shows it), not the motion')
     parser.add_argument('--contact-sheet', metavar='PNG',
                         help='also save one training clip per class here')
     return parser.parse_args()
@@ -39,7 +46,8 @@ def main() -> None:
         seed=args.seed,
         size=args.size,
         val_fraction=args.val_fraction,
-        progress=True)
+        progress=True,
+        static=args.static)
     print(f'\n{stats["num_train"]} train + {stats["num_val"]} val clips, '
           f'{stats["num_frames"]} frames in '
           f'{time.perf_counter() - start:.1f} s')

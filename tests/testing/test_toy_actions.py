@@ -1,4 +1,5 @@
 """Tests of the toy temporal actions (tsm_mm.testing.toy_actions)."""
+import colorsys
 import filecmp
 import os
 import os.path as osp
@@ -9,16 +10,18 @@ import pytest
 from scipy.stats import ks_2samp
 
 import tsm_mm  # noqa: F401  (fixes mmaction's import before it is used)
+from tsm_mm.testing.rawframe_lists import (
+    read_rawframe_list,
+    render_contact_sheet,
+)
 from tsm_mm.testing.toy_actions import (
     CLASSES,
     FILENAME_TMPL,
     PAIRS,
     clip_rng,
     make_toy_actions,
-    read_rawframe_list,
     render_background,
     render_clip,
-    render_contact_sheet,
     render_frame,
     sample_clip,
     toy_classes,
@@ -270,3 +273,88 @@ def test_contact_sheet(toy_dir, tmp_path):
     # one row per class (+2 px gaps), one column per frame
     assert sheet.shape[0] == len(CLASSES) * (SIZE + 2)
     assert sheet.shape[1] == 200 + FRAMES * (SIZE + 2)
+
+
+XYS = ('x', 'y', 'log_scale')  # the tools' 6 classes; opacity stays 1
+
+
+def _hue_class(rgb, num_classes):
+    """The colour family (nearest ``k / K`` hue) of an RGB colour."""
+    hue = colorsys.rgb_to_hsv(*(np.asarray(rgb, float) / 255))[0]
+    return int(round(hue * num_classes)) % num_classes
+
+
+def _object_colour(image, alpha):
+    """Mean colour of the pixels fully inside the object."""
+    return image[alpha > 0.999].mean(0)
+
+
+def test_static_class_in_every_single_frame():
+    """Static set: the hue family of the object in any one frame is the
+    class (every frame of 20 clips per class); in the temporal set the
+    same rule is at chance (the property does not hold there)."""
+    num = len(toy_classes(XYS, static=True))
+    hits = {True: 0, False: 0}
+    for static in (True, False):
+        for label in range(num):
+            for draw in range(20):
+                appearance, states = sample_clip(
+                    clip_rng(5, 100 * label + draw), label, 4, XYS, static)
+                background = render_background(appearance, 24)
+                for t in range(4):
+                    image, alpha = render_frame(
+                        appearance, {k: v[t] for k, v in states.items()}, 24,
+                        background)
+                    found = _hue_class(_object_colour(image, alpha), num)
+                    hits[static] += found == label
+    frames = num * 20 * 4
+    assert hits[True] == frames
+    assert hits[False] / frames < 0.3  # chance 1/6
+
+
+def test_static_motion_is_not_the_class():
+    """Static clips move like the temporal ones (one attribute changes
+    steadily), the motion is a random class's whatever the label, and
+    from equal generators two labels differ only in colour."""
+    num = len(toy_classes(XYS, static=True))
+    motions = set()
+    for draw in range(60):
+        _, states = sample_clip(clip_rng(2, draw), 0, 6, XYS, static=True)
+        moving = [k for k, v in states.items() if np.ptp(v) > 0]
+        assert len(moving) == 1 and moving[0] in XYS
+        step = np.diff(states[moving[0]])
+        assert (step > 0).all() or (step < 0).all()
+        motions.add((moving[0], bool(step[0] > 0)))
+    assert len(motions) == num  # every motion occurs for class 0
+    a_look, a_states = sample_clip(clip_rng(2, 9), 1, 6, XYS, static=True)
+    b_look, b_states = sample_clip(clip_rng(2, 9), 4, 6, XYS, static=True)
+    for k in a_states:
+        np.testing.assert_array_equal(a_states[k], b_states[k])
+    np.testing.assert_array_equal(a_look['vertices'], b_look['vertices'])
+    assert _hue_class(a_look['colour'], num) == 1
+    assert _hue_class(b_look['colour'], num) == 4
+    with pytest.raises(ValueError, match='label=6'):
+        sample_clip(clip_rng(2, 0), 6, 6, XYS, static=True)
+
+
+def test_static_dataset_on_disk(tmp_path):
+    """make_toy_actions(static=True): colour-family classes, balanced;
+    on the JPEGs, the object's hue family (pixels far from the frame's
+    median, the background) gives the label in every frame."""
+    out = str(tmp_path / 'static')
+    stats = make_toy_actions(out, videos=12, frames=3, size=32,
+                             val_fraction=0.5, attributes=XYS, static=True)
+    assert stats['classes'] == ['hue_000', 'hue_060', 'hue_120', 'hue_180',
+                                'hue_240', 'hue_300']
+    assert stats['per_class'] == {'train': [1] * 6, 'val': [1] * 6}
+    with open(osp.join(out, 'classes.txt')) as f:
+        assert f.read().split() == stats['classes']
+    rows = read_rawframe_list(osp.join(out, 'train_list.txt')) + \
+        read_rawframe_list(osp.join(out, 'val_list.txt'))
+    for video, num_frames, label in rows:
+        for t in range(num_frames):
+            rgb = mmcv.imread(osp.join(out, 'rawframes', video,
+                                       FILENAME_TMPL.format(t + 1)),
+                              channel_order='rgb').reshape(-1, 3)
+            far = np.linalg.norm(rgb - np.median(rgb, 0), axis=1) > 80
+            assert _hue_class(np.median(rgb[far], 0), 6) == label

@@ -5,7 +5,8 @@ import os.path as osp
 import pytest
 from tool_loader import load_tool
 
-from tsm_mm.testing.toy_actions import make_toy_actions, read_rawframe_list
+from tsm_mm.testing.rawframe_lists import read_rawframe_list
+from tsm_mm.testing.toy_actions import make_toy_actions
 
 ARMS = ('TSN', 'TSM', 'TSM online', 'TSM run causally')
 

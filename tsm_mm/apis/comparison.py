@@ -43,6 +43,52 @@ def iteration_schedule(iters: int, warmup: int, lr: float) -> dict:
             max_keep_ckpts=1)))
 
 
+def rawframe_options(data_root: str,
+                     num_classes: int,
+                     batch_size: int,
+                     iters: int,
+                     lr: float,
+                     ann_train: str = 'train_list.txt',
+                     ann_val: str = 'val_list.txt',
+                     filename_tmpl: Optional[str] = None) -> dict:
+    """Overrides of a recognizer config for a rawframes dataset.
+
+    Dataloaders on ``data_root`` (frames in ``<data_root>/rawframes``,
+    lists relative to it), the head's size, and a one-cycle schedule
+    (OneCycleLR, peak ``lr``) stretched to ``iters``.
+
+    Args:
+        data_root (str): The dataset folder (the toy actions' layout).
+        num_classes (int): Classes of the head.
+        batch_size (int): Training clips per iteration.
+        iters (int): Training iterations.
+        lr (float): Peak learning rate.
+        ann_train (str): Training list, ``<video> <frames> <label>``.
+        ann_val (str): List of the clips to test on.
+        filename_tmpl (str, optional): Frame file names; None keeps the
+            config's (``img_{:05}.jpg``).
+
+    Returns:
+        dict: Options for ``Config.merge_from_dict`` or ``run_arm``.
+    """
+
+    def loader(ann_file: str) -> dict:
+        dataset = dict(ann_file=osp.join(data_root, ann_file),
+                       data_prefix=dict(img=osp.join(data_root, 'rawframes')))
+        if filename_tmpl is not None:
+            dataset['filename_tmpl'] = filename_tmpl
+        return dict(dataset=dataset)
+
+    return dict(
+        model=dict(cls_head=dict(num_classes=num_classes)),
+        param_scheduler=[
+            dict(type='OneCycleLR', eta_max=lr, total_steps=iters,
+                 by_epoch=False)
+        ],
+        train_dataloader=dict(batch_size=batch_size, **loader(ann_train)),
+        test_dataloader=loader(ann_val))
+
+
 def run_arm(config: str,
             work_dir: str,
             iters: int,
@@ -120,7 +166,7 @@ def side_by_side_fps(arms: Dict[str, Tuple[str, str]],
         dict: Arm name -> frames per second of the model (pipeline and
         data loading excluded), medians of the per-frame latencies.
     """
-    from .streaming_inference import StreamingDetector
+    from .streaming_detector import StreamingDetector
     from .video_io import VideoFrames
     detectors = {arm: StreamingDetector.from_config(config, checkpoint)
                  for arm, (config, checkpoint) in arms.items()}

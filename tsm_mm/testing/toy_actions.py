@@ -29,6 +29,11 @@ attribute left out never changes: it is held at :data:`NEUTRAL` (the angle,
 a pose, stays frozen at a random value), the same in every class, so the
 fewer attributes vary, the easier the set.
 
+``static=True`` writes the control set where time does not matter: the
+same clips, but class ``k`` of ``K`` is the object's colour family (a
+saturated hue within ``0.3 / K`` of ``k / K``), visible in any one frame,
+and the motion is that of a random class of the temporal set.
+
 Each video is its own draw (a clip and its reverse are never both written:
 such pairs cancel the gradient of everything order-invariant, which stalled
 a from-scratch TSM on a simple moving-square set here).
@@ -40,17 +45,20 @@ Output layout (MMAction2 ``RawframeDataset``, ``filename_tmpl``
     OUT/train_list.txt, OUT/val_list.txt   lines ``<video> <frames> <label>``
     OUT/classes.txt                        one class name per line
 """
+import colorsys
 import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import mmcv
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_iter_progress
+
+from .rawframe_lists import FILENAME_TMPL, write_rawframe_lists
 
 # (attribute, name when it decreases, name when it increases); label of
 # pair p is 2 * p (decreasing) and 2 * p + 1 (increasing).
@@ -63,7 +71,6 @@ PAIRS = (
 )
 CLASSES = tuple(name for _, dec, inc in PAIRS for name in (dec, inc))
 ATTRIBUTES = tuple(attr for attr, _, _ in PAIRS)
-FILENAME_TMPL = 'img_{:05}.jpg'
 
 # What an attribute that is not a class holds: centred, unscaled, opaque
 # (no entry: frozen at a random frame, like a class's other attributes)
@@ -89,11 +96,14 @@ _JPEG_PARAMS = [
 ]
 
 
-def toy_classes(attributes: Sequence[str] = ATTRIBUTES) -> Tuple[str, ...]:
+def toy_classes(attributes: Sequence[str] = ATTRIBUTES,
+                static: bool = False) -> Tuple[str, ...]:
     """The class names when ``attributes`` are the ones that change.
 
     Args:
         attributes (Sequence[str]): Distinct names of :data:`ATTRIBUTES`.
+        static (bool): Name the static set's colour families instead
+            (``hue_<degrees>``).
 
     Returns:
         tuple[str, ...]: ``2 * len(attributes)`` names, decreasing first.
@@ -103,6 +113,9 @@ def toy_classes(attributes: Sequence[str] = ATTRIBUTES) -> Tuple[str, ...]:
     if unknown or not attributes or len(set(attributes)) != len(attributes):
         raise ValueError(f'attributes={tuple(attributes)} must be distinct '
                          f'names of {ATTRIBUTES}')
+    if static:
+        num = 2 * len(attributes)
+        return tuple(f'hue_{round(360 * k / num):03d}' for k in range(num))
     return tuple(name for attr in attributes for name in names[attr])
 
 
@@ -117,7 +130,8 @@ def sample_clip(
     rng: np.random.Generator,
     label: int,
     frames: int,
-    attributes: Sequence[str] = ATTRIBUTES
+    attributes: Sequence[str] = ATTRIBUTES,
+    static: bool = False
 ) -> Tuple[dict, Dict[str, np.ndarray]]:
     """Draw the appearance and the trajectory of one clip of class ``label``.
 
@@ -127,22 +141,26 @@ def sample_clip(
     ``attributes`` are frozen at a uniformly random frame of theirs, and
     the rest hold :data:`NEUTRAL`. Both classes of a pair consume ``rng``
     identically, so from equal generators they give the same frames in
-    opposite orders.
+    opposite orders. ``static``: the motion is a random class's, and
+    ``label`` picks the object's colour family.
 
     Args:
         rng (np.random.Generator): Source of randomness.
         label (int): Class index into :func:`toy_classes` ``(attributes)``.
         frames (int): T, the number of frames.
         attributes (Sequence[str]): The attributes that are classes.
+        static (bool): Draw a clip of the static set.
 
     Returns:
         tuple[dict, dict[str, np.ndarray]]: The appearance (see
         :func:`sample_appearance`) and the states: attribute name -> values
         of shape (T,).
     """
-    pair, increasing = divmod(label, 2)
-    if not 0 <= pair < len(toy_classes(attributes)) // 2:
+    num = len(toy_classes(attributes))
+    if not 0 <= label < num:
         raise ValueError(f'label={label} is not a class of {attributes}')
+    pair, increasing = divmod(
+        int(rng.integers(num)) if static else label, 2)
     phase = np.linspace(-0.5, 0.5, frames)
     states = {}
     for attr in ATTRIBUTES:  # all drawn: the same rng use for any subset
@@ -158,15 +176,19 @@ def sample_clip(
             if attr not in attributes and attr in NEUTRAL:
                 values = np.full(frames, NEUTRAL[attr])
         states[attr] = values if increasing else values[::-1].copy()
-    appearance = sample_appearance(rng)
+    appearance = sample_appearance(rng, (label / num, 0.3 / num)
+                                   if static else None)
     return appearance, states
 
 
-def sample_appearance(rng: np.random.Generator) -> dict:
+def sample_appearance(rng: np.random.Generator,
+                      hue: Optional[Tuple[float, float]] = None) -> dict:
     """Draw an asymmetric polygon, its colour and a background texture.
 
     Args:
         rng (np.random.Generator): Source of randomness.
+        hue (tuple[float, float], optional): Centre and half width (in
+            turns) of the object's hue; None: any colour.
 
     Returns:
         dict: ``vertices`` (V, 2) of the polygon at unit radius and angle 0,
@@ -180,13 +202,19 @@ def sample_appearance(rng: np.random.Generator) -> dict:
         -0.3 * step, 0.3 * step, num_vertices)
     radii = rng.uniform(0.45, 1.0, num_vertices)
     radii[rng.integers(num_vertices)] = 1.0  # a tip that shows the angle
-    vertices = np.stack([np.cos(angles), np.sin(angles)], axis=1) * radii[:,
-                                                                          None]
+    vertices = np.stack([np.cos(angles), np.sin(angles)], 1) * radii[:, None]
     background = rng.uniform(0, 255, 3)
     while True:  # the object must stand out from the background
-        colour = rng.uniform(0, 255, 3)
+        if hue is None:
+            colour = rng.uniform(0, 255, 3)
+        else:  # a saturated colour of the family
+            colour = 255 * np.array(colorsys.hsv_to_rgb(
+                (hue[0] + rng.uniform(-hue[1], hue[1])) % 1.0,
+                *rng.uniform(0.6, 1.0, 2)))
         if np.linalg.norm(colour - background) >= _MIN_CONTRAST:
             break
+        if hue is not None:  # a family may lack contrast with it: redraw
+            background = rng.uniform(0, 255, 3)
     return dict(
         vertices=vertices,
         radius=rng.uniform(*_BASE_RADIUS),
@@ -286,11 +314,6 @@ def _check_args(out_dir: str, videos: int, frames: int, size: int,
             f'out_dir {out_dir!r} exists and is not an empty directory')
 
 
-def _write_list(path: str, rows: Sequence[Tuple[str, int, int]]) -> None:
-    with open(path, 'w') as f:
-        f.writelines(f'{video} {num} {label}\n' for video, num, label in rows)
-
-
 def make_toy_actions(out_dir: str,
                      videos: int = 4000,
                      frames: int = 8,
@@ -298,7 +321,8 @@ def make_toy_actions(out_dir: str,
                      size: int = 32,
                      val_fraction: float = 0.1,
                      progress: bool = False,
-                     attributes: Sequence[str] = ATTRIBUTES) -> dict:
+                     attributes: Sequence[str] = ATTRIBUTES,
+                     static: bool = False) -> dict:
     """Write a toy rawframe dataset whose classes differ only in time.
 
     Video ``i`` has class :func:`video_label` ``(i, len(attributes))`` and
@@ -318,6 +342,8 @@ def make_toy_actions(out_dir: str,
         progress (bool): Show a progress bar.
         attributes (Sequence[str]): The attributes whose pairs are the
             classes (see :func:`toy_classes`); the others do not change.
+        static (bool): Write the control set instead: the class is the
+            object's colour family, seen in any frame (see the module).
 
     Returns:
         dict: ``classes``, ``num_train``, ``num_val``, ``num_frames`` (files
@@ -326,7 +352,7 @@ def make_toy_actions(out_dir: str,
     """
     out_dir = osp.abspath(out_dir)
     attributes = tuple(attributes)
-    classes = toy_classes(attributes)
+    classes = toy_classes(attributes, static)
     _check_args(out_dir, videos, frames, size, val_fraction, len(classes))
     blocks = videos // len(classes)
     first_val = (blocks - round(val_fraction * blocks)) * len(classes)
@@ -341,7 +367,8 @@ def make_toy_actions(out_dir: str,
             label = video_label(index, len(attributes))
             video = f'video_{index:05d}'
             clip = render_clip(*sample_clip(clip_rng(seed, index), label,
-                                            frames, attributes), size)
+                                            frames, attributes, static),
+                                size)
             for t, rgb in enumerate(clip):
                 mmcv.imwrite(
                     rgb[..., ::-1],
@@ -350,104 +377,20 @@ def make_toy_actions(out_dir: str,
                     params=_JPEG_PARAMS)
             split = 'val' if index >= first_val else 'train'
             rows[split].append((video, frames, label))
-        for split, split_rows in rows.items():
-            _write_list(osp.join(tmp_dir, f'{split}_list.txt'), split_rows)
-        with open(osp.join(tmp_dir, 'classes.txt'), 'w') as f:
-            f.writelines(f'{name}\n' for name in classes)
+        write_rawframe_lists(tmp_dir, rows, classes)
         os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private
         os.replace(tmp_dir, out_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
 
-    per_class = {
-        split: np.bincount([label for _, _, label in split_rows],
-                           minlength=len(classes)).tolist()
-        for split, split_rows in rows.items()
-    }
-    stats = dict(
-        classes=list(classes),
-        num_train=len(rows['train']),
-        num_val=len(rows['val']),
-        num_frames=videos * frames,
-        per_class=per_class)
+    stats = dict(classes=list(classes), num_train=len(rows['train']),
+                 num_val=len(rows['val']), num_frames=videos * frames,
+                 per_class={split: np.bincount([r[2] for r in split_rows],
+                                               minlength=len(classes)).tolist()
+                            for split, split_rows in rows.items()})
     print_log(
         f'toy actions: {videos} clips x {frames} frames of {size}x{size} '
         f'-> {out_dir} (train {stats["num_train"]}, val {stats["num_val"]})',
         logger='current')
     return stats
-
-
-def read_rawframe_list(path: str) -> List[Tuple[str, int, int]]:
-    """Parse ``<video> <num_frames> <label>`` lines.
-
-    Args:
-        path (str): A list file written by :func:`make_toy_actions`.
-
-    Returns:
-        list[tuple[str, int, int]]: (video, num_frames, label) per line.
-    """
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            fields = line.split()
-            if len(fields) != 3:
-                raise ValueError(f'{path}:{number}: expected "<video> '
-                                 f'<num_frames> <label>", got {line!r}')
-            rows.append((fields[0], int(fields[1]), int(fields[2])))
-    return rows
-
-
-def render_contact_sheet(data_dir: str,
-                         png_path: str,
-                         split: str = 'train') -> np.ndarray:
-    """Save one clip per class as a PNG: a row per class, frames in order.
-
-    Args:
-        data_dir (str): Output folder of :func:`make_toy_actions`.
-        png_path (str): Where to write the PNG (replaced atomically).
-        split (str): ``'train'`` or ``'val'``: the list to take clips from.
-
-    Returns:
-        np.ndarray: The sheet as a BGR image.
-    """
-    with open(osp.join(data_dir, 'classes.txt')) as f:
-        classes = [line.strip() for line in f if line.strip()]
-    first = {}
-    for video, num, label in read_rawframe_list(
-            osp.join(data_dir, f'{split}_list.txt')):
-        first.setdefault(label, (video, num))
-    rows = []
-    for label, name in enumerate(classes):
-        if label not in first:
-            raise ValueError(f'no clip of class {label} ({name}) in the '
-                             f'{split} list of {data_dir}')
-        video, num = first[label]
-        frames = [
-            mmcv.imread(
-                osp.join(data_dir, 'rawframes', video,
-                         FILENAME_TMPL.format(i + 1))) for i in range(num)
-        ]
-        height = frames[0].shape[0]
-        caption = np.full((height, 200, 3), 255, np.uint8)
-        cv2.putText(caption, f'{label} {name}', (4, height // 2 + 4),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-        gaps = [np.full((height, 2, 3), 255, np.uint8)] * len(frames)
-        rows.append(np.hstack([caption] +
-                              [x for pair in zip(frames, gaps)
-                               for x in pair]))
-    sheet = np.vstack(
-        [x for row in rows for x in (row, np.full((2, ) + row.shape[1:],
-                                                  255, np.uint8))])
-    directory = osp.dirname(osp.abspath(png_path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(suffix='.png', dir=directory)
-    os.close(fd)
-    try:
-        mmcv.imwrite(sheet, tmp_path)
-        os.replace(tmp_path, png_path)
-    except BaseException:
-        os.remove(tmp_path)
-        raise
-    return sheet
