@@ -96,6 +96,13 @@ def streaming(args) -> List[dict]:
     stream.load_state_dict(r50.state_dict())
     window_model = TSMResNet(50, num_segments=8, direction='causal',
                              out_indices=(0, 1, 2, 3)).to(args.device).eval()
+    for param in stream.parameters():  # no graph in the copying step
+        param.requires_grad_(False)
+
+    def copying_step(x: torch.Tensor, sid: str):
+        with torch.enable_grad():
+            return stream.forward_stream(x, [sid])
+
     out = []
     for i, (h, w) in enumerate(args.stream_sizes):
         frame = torch.randn(1, 3, h, w, device=args.device)
@@ -103,6 +110,9 @@ def streaming(args) -> List[dict]:
             'R-50 2D, one frame': lambda x=frame: r50(x),
             'TSM streaming, one frame':
             lambda x=frame, sid=f'{h}x{w}': stream.forward_stream(x, [sid]),
+            # with autograd on, a step copies the frame (no in-place swap)
+            'TSM streaming, copying step':
+            lambda x=frame, sid=f'copy {h}x{w}': copying_step(x, sid),
         }
         title = f'per new frame {w}x{h}'
         with torch.no_grad():
