@@ -1,8 +1,12 @@
 """Shared fixtures. tsm_mm is imported first: it patches the stack."""
 import logging
+import os.path as osp
 
 import pytest
+from mmdet.registry import DATASETS
+from mmengine.config import Config
 from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
 
 import tsm_mm  # noqa: F401
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
@@ -35,6 +39,19 @@ def toy_vid_ann_dir(toy_vid_root, tmp_path_factory):
     out = tmp_path_factory.mktemp('toy_vid_ann')
     convert_imagenet_vid(toy_vid_root, str(out))
     return str(out)
+
+
+@pytest.fixture(scope='session')
+def toy_vid_val_dataset(toy_vid_root, toy_vid_ann_dir):
+    """The tiny toy's val videos through the toy TSM config's test dataset
+    (pipeline included). Read-only."""
+    config = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                      'configs', 'toy', 'vid_faster_rcnn_tsm_toy.py')
+    dataset = Config.fromfile(config).test_dataloader.dataset
+    dataset.update(data_root=toy_vid_root,
+                   ann_file=f'{toy_vid_ann_dir}/imagenet_vid_val.json')
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return DATASETS.build(dataset)
 
 
 class Records(logging.Handler):

@@ -38,7 +38,7 @@ from terminaltables import AsciiTable
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import init_model, run_arm
-from tsm_mm.apis.comparison import rawframe_options
+from tsm_mm.apis.comparison import add_arm_arguments, rawframe_options
 from tsm_mm.testing.toy_actions import make_toy_actions
 from tsm_mm.utils import atomic_path, time_round_robin
 
@@ -82,16 +82,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='default: the lines of <data-root>/classes.txt')
     parser.add_argument('--filename-tmpl', help="frame file names (the "
                         "configs': img_{:05}.jpg)")
-    parser.add_argument('--videos', type=int, default=1200,
-                        help='toy clips to generate (train + val)')
-    parser.add_argument('--val-fraction', type=float, default=0.1,
-                        help='share of the toy clips held out')
-    parser.add_argument('--iters', type=int, default=300)
-    parser.add_argument('--lr', type=float, default=1e-3)
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=2,
-                        help='torch threads for training and testing')
+    add_arm_arguments(parser, iters=300)
     parser.add_argument('--latency-size', type=int, default=224)
     parser.add_argument('--latency-repeats', type=int, default=10)
     parser.add_argument('--latency-threads', type=int, default=1)

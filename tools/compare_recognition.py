@@ -41,7 +41,7 @@ from mmengine.fileio import dump
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import OnlineRecognizer, frame_logits, init_model, run_arm
-from tsm_mm.apis.comparison import rawframe_options
+from tsm_mm.apis.comparison import add_arm_arguments, rawframe_options
 from tsm_mm.testing.rawframe_lists import FILENAME_TMPL, read_rawframe_list
 from tsm_mm.testing.toy_actions import ATTRIBUTES, make_toy_actions
 from tsm_mm.utils import time_round_robin
@@ -76,23 +76,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='the network of the three arms')
     parser.add_argument('--data-root', help='toy actions to use (default: '
                         'generate them in <work-dir>/toy_actions)')
-    parser.add_argument('--videos', type=int, default=1200,
-                        help='clips to generate (train + val)')
     parser.add_argument('--attributes', nargs='+',
                         default=['x', 'y', 'log_scale'],
                         choices=ATTRIBUTES, help='attributes whose two '
                         'directions are the classes')
-    parser.add_argument('--val-fraction', type=float, default=0.1)
-    parser.add_argument('--iters', type=int, default=600)
-    parser.add_argument('--lr', type=float, default=1e-3)
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--seed', type=int, default=0)
+    add_arm_arguments(parser, iters=600)
     parser.add_argument('--timing-repeats', type=int, default=30)
     parser.add_argument('--timing-sizes', type=int, nargs='+',
                         default=[32, 224], help='frame sides to time the '
                         'online model at (32: the trained size)')
-    parser.add_argument('--threads', type=int, default=2,
-                        help='torch threads for training and testing')
     parser.add_argument('--timing-threads', type=int, default=1,
                         help='torch threads for the per-frame timings')
     args = parser.parse_args(argv)

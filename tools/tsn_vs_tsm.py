@@ -27,7 +27,7 @@ from terminaltables import AsciiTable
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import run_arm
-from tsm_mm.apis.comparison import rawframe_options
+from tsm_mm.apis.comparison import add_arm_arguments, rawframe_options
 from tsm_mm.testing.toy_actions import make_toy_actions
 from tsm_mm.utils import atomic_path
 
@@ -44,17 +44,8 @@ SETS = {'temporal': ('toy_actions', False), 'static': ('toy_static', True)}
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/tsn_vs_tsm')
-    parser.add_argument('--videos', type=int, default=1200,
-                        help='clips per toy set (train + val)')
     parser.add_argument('--frame-size', type=int, default=32)
-    parser.add_argument('--val-fraction', type=float, default=0.1,
-                        help='share of each set held out for testing')
-    parser.add_argument('--iters', type=int, default=300)
-    parser.add_argument('--lr', type=float, default=1e-3)
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=2,
-                        help='torch threads for training and testing')
+    add_arm_arguments(parser, iters=300)  # --videos: per toy set
     args = parser.parse_args(argv)
     for name in ('videos', 'iters', 'batch_size', 'threads'):
         if getattr(args, name) < 1:

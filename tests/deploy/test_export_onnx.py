@@ -9,10 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from bn_stats import randomize_bn
 from mmdet.registry import MODELS as DET_MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from random_weights import randomize_bn
 
 from tsm_mm.deploy import export_clip_onnx, export_stream_onnx
 from tsm_mm.models.backbones import StreamingTSMResNet, TSMResNet

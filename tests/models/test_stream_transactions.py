@@ -3,7 +3,7 @@ import copy
 
 import pytest
 import torch
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
@@ -24,13 +24,9 @@ def build():
 
 
 @pytest.fixture(scope='module')
-def val_frames(toy_vid_root, toy_vid_ann_dir):
+def val_frames(toy_vid_val_dataset):
     """Frames 0-2 of both val videos: (video_idx, frame_idx) -> item."""
-    init_default_scope('mmdet')
-    ds_cfg = copy.deepcopy(Config.fromfile(TOY_TSM).test_dataloader.dataset)
-    ds_cfg.update(data_root=toy_vid_root,
-                  ann_file=f'{toy_vid_ann_dir}/imagenet_vid_val.json')
-    ds = DATASETS.build(ds_cfg)
+    ds = toy_vid_val_dataset
     return {(v, f): ds[(v, f)] for v in range(2) for f in range(3)}
 
 

@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmdet.models.backbones import MobileNetV2, ResNeXt
+from random_weights import randomize_weights
 
 from tsm_mm.models.backbones import (
     StreamingTSMMobileNetV2,
@@ -23,20 +24,6 @@ CASES = {
 }
 
 
-def randomize(model):
-    """Kaiming (fan-in) convs and random BN, so no branch is trivial."""
-    gen = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, generator=gen)
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
-    model.eval()  # mmdet's train() returns None
-    return model
 
 
 def max_rel(a, b):
@@ -59,7 +46,7 @@ def reference_causal(model_2d, sites, clip, shift_div):
 def case(request):
     cls_2d, cls_tsm, kwargs, sites, site_modules = CASES[request.param]
     torch.manual_seed(0)
-    model_2d = randomize(cls_2d(**kwargs))
+    model_2d = randomize_weights(cls_2d(**kwargs))
     tsm = cls_tsm(num_segments=4, **kwargs)
     tsm.load_state_dict(model_2d.state_dict(), strict=True)  # 2D checkpoint
     tsm.eval()

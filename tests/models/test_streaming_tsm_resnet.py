@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from bn_stats import randomize_bn
 from mmdet.models.backbones import ResNet
+from random_weights import randomize_bn
 
 from tsm_mm.models.backbones import StreamingTSMResNet
 from tsm_mm.ops import temporal_shift

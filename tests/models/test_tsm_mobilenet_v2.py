@@ -4,6 +4,7 @@ import onnxruntime as ort
 import pytest
 import torch
 from mmaction.models.backbones import MobileNetV2, MobileNetV2TSM
+from random_weights import randomize_weights
 
 from tsm_mm.deploy import export_stream_onnx
 from tsm_mm.models.backbones import TSMMobileNetV2
@@ -16,22 +17,6 @@ DEMO_BUFFERS_224 = [(3, 56, 56), (4, 28, 28), (4, 28, 28), (8, 14, 14),
                     (20, 7, 7), (20, 7, 7)]
 
 
-def randomize(model):
-    """Kaiming (fan-in: depthwise convs too) convs and random BN
-    statistics and affine, so residual branches and BN are not trivial."""
-    gen = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, mode='fan_in',
-                                          generator=gen)
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
-    model.eval()  # the mm MobileNetV2s' train() returns None
-    return model
 
 
 def max_rel(a, b):
@@ -69,7 +54,7 @@ def reference_causal_stream(model_2d, frames, shift_div):
 def mmaction_tsm():
     torch.manual_seed(0)
     ref = MobileNetV2TSM(num_segments=4, pretrained2d=False)
-    return randomize(ref)
+    return randomize_weights(ref)
 
 
 def test_equals_mmaction_mobilenet_v2_tsm(mmaction_tsm):

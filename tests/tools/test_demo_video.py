@@ -1,5 +1,4 @@
 """tools/demo_video.py, the streaming detector and the video I/O."""
-import copy
 import os
 import os.path as osp
 
@@ -7,10 +6,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis import StreamingDetector, init_model
@@ -34,12 +31,8 @@ def read_video(path):
 
 
 @pytest.fixture(scope='module')
-def val_dataset(toy_vid_root, toy_vid_ann_dir):
-    init_default_scope('mmdet')
-    ds_cfg = copy.deepcopy(Config.fromfile(TOY_TSM).test_dataloader.dataset)
-    ds_cfg.update(data_root=toy_vid_root,
-                  ann_file=f'{toy_vid_ann_dir}/imagenet_vid_val.json')
-    return DATASETS.build(ds_cfg)
+def val_dataset(toy_vid_val_dataset):
+    return toy_vid_val_dataset
 
 
 @pytest.fixture(scope='module')

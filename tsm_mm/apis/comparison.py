@@ -1,5 +1,5 @@
 """Train and evaluate arms of a comparison with MMEngine's Runner."""
-
+import argparse
 import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -41,6 +41,26 @@ def iteration_schedule(iters: int, warmup: int, lr: float) -> dict:
         default_hooks=dict(checkpoint=dict(
             type='AtomicCheckpointHook', by_epoch=False, interval=iters,
             max_keep_ckpts=1)))
+
+
+def add_arm_arguments(parser: argparse.ArgumentParser, iters: int) -> None:
+    """The options of every recognition comparison tool: the toy data's
+    size and the schedule its arms share.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        iters (int): The tool's default training iterations per arm.
+    """
+    parser.add_argument('--videos', type=int, default=1200,
+                        help='toy clips to generate (train + val)')
+    parser.add_argument('--val-fraction', type=float, default=0.1,
+                        help='share of the toy clips held out')
+    parser.add_argument('--iters', type=int, default=iters)
+    parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch threads for training and testing')
 
 
 def rawframe_options(data_root: str,

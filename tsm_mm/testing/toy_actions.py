@@ -315,6 +315,7 @@ def _check_args(out_dir: str, videos: int, frames: int, size: int,
 
 
 def make_toy_actions(out_dir: str,
+                     *,
                      videos: int = 4000,
                      frames: int = 8,
                      seed: int = 0,
