@@ -128,8 +128,9 @@ def test_stream_step_with_and_without_autograd(grad):
         sum(out.sum() for out in steps[-1]).backward()
         assert model.layer1[0].conv1.weight.grad.abs().sum() > 0
     # no cache holds a graph from one frame to the next
-    caches = model.stream_caches._streams['v'].caches.values()
-    assert not any(cache.requires_grad for cache in caches)
+    caches = model.stream_caches.caches('v')
+    assert len(caches) == model.num_shift_sites
+    assert not any(cache.requires_grad for cache in caches.values())
 
 
 def test_a_failed_in_place_step_leaves_the_features_as_they_were():

@@ -301,6 +301,12 @@ class StreamCaches:
         stream = self._streams.get(stream_id)
         return 0 if stream is None else stream.next_frame
 
+    def caches(self, stream_id: Hashable) -> Dict[int, Tensor]:
+        """The committed cache of each shift site of ``stream_id``, by
+        site (empty for a stream without state)."""
+        stream = self._streams.get(stream_id)
+        return {} if stream is None else dict(stream.caches)
+
     def nbytes(self, stream_id: Optional[Hashable] = None) -> int:
         """Bytes cached for one stream, or for all (0 when none)."""
         streams = self._streams.values() if stream_id is None else \
