@@ -57,7 +57,6 @@ def assert_same_weights(got, expected):
         assert torch.allclose(got[key], expected[key], atol=1e-6), key
 
 
-@pytest.mark.skipif(not osp.isdir('/proc/self/fd'), reason='needs /proc')
 @pytest.mark.parametrize('point', ['write', 'rename', 'last', 'remove'])
 def test_kill_during_save_then_resume(point, reference, tmp_path, caplog):
     work = tmp_path / 'work'

@@ -22,6 +22,11 @@ from torch import Tensor
 
 OFFSETS = {'bidirectional': (1, -1), 'causal': (0, -1)}
 DIRECTIONS = tuple(OFFSETS)
+# the slot of offset -1 of each rule that needs no future frame (decided
+# once: stream steps look it up on every site of every frame)
+_PAST_SLOT = {direction: offsets.index(-1)
+              for direction, offsets in OFFSETS.items()
+              if sorted(offsets) == [-1, 0]}
 
 
 def shift_fold(x: Tensor, num_segments: int, shift_div: int) -> int:
@@ -56,11 +61,11 @@ def stream_slot(fold: int, direction: str = 'causal') -> slice:
     Returns:
         slice: The channels of the slot of offset -1.
     """
-    offsets = offsets_of(direction)
-    if sorted(offsets) != [-1, 0]:
+    if direction not in _PAST_SLOT:
+        offsets_of(direction)  # names an unknown direction
         raise ValueError(f'{direction!r} takes future frames: it cannot run '
                          'frame by frame')
-    k = offsets.index(-1)
+    k = _PAST_SLOT[direction]
     return slice(k * fold, (k + 1) * fold)
 
 

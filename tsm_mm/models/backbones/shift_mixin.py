@@ -196,7 +196,7 @@ class TemporalShiftMixin:
 
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
             caches.feed(x.shape[0])
-            fold = shift_fold(x, 1, self.shift_div)
+            fold = x.shape[1] // self.shift_div  # sites checked at build
             cached = caches.read(site, x[:, stream_slot(fold)])
             if torch.is_grad_enabled():  # autograd needs x as it was
                 if cached is None:
