@@ -48,8 +48,6 @@ Output layout (MMAction2 ``RawframeDataset``, ``filename_tmpl``
 import colorsys
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -58,6 +56,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_iter_progress
 
+from ..utils import atomic_dir
 from .rawframe_lists import FILENAME_TMPL, write_rawframe_lists
 
 # (attribute, name when it decreases, name when it increases); label of
@@ -358,10 +357,7 @@ def make_toy_actions(out_dir: str,
     blocks = videos // len(classes)
     first_val = (blocks - round(val_fraction * blocks)) * len(classes)
 
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.', dir=parent)
-    try:
+    with atomic_dir(out_dir) as tmp_dir:  # complete or absent
         rows = {'train': [], 'val': []}
         indices = range(videos)
         for index in track_iter_progress(indices) if progress else indices:
@@ -379,11 +375,6 @@ def make_toy_actions(out_dir: str,
             split = 'val' if index >= first_val else 'train'
             rows[split].append((video, frames, label))
         write_rawframe_lists(tmp_dir, rows, classes)
-        os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private
-        os.replace(tmp_dir, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
 
     stats = dict(classes=list(classes), num_train=len(rows['train']),
                  num_val=len(rows['val']), num_frames=videos * frames,
