@@ -21,6 +21,7 @@ from torch import nn
 
 import tsm_mm  # noqa: F401  (patches mmaction's import)
 from tsm_mm.ops import temporal_shift
+from tsm_mm.ops.temporal_shift import restore_slot_, stream_slot, swap_slot_
 from tsm_mm.utils import atomic_path, time_round_robin
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -82,6 +83,30 @@ def backbone(args) -> List[dict]:
     return rows('backbone 8x3x224x224', medians, 'R-50')
 
 
+class SlotMovesOnly:
+    """Hooks moving each shift site's slot in place as a stream step does,
+    for one stream and without stream state: the floor of the step."""
+
+    def __init__(self, sites: Sequence[nn.Module], shift_div: int = 8):
+        self.shift_div = shift_div
+        self.caches: Dict[nn.Module, torch.Tensor] = {}
+        self.swapped: List[Tuple[torch.Tensor, torch.Tensor]] = []
+        for site in sites:
+            site.register_forward_pre_hook(self.swap)
+            site.register_forward_hook(self.restore)
+
+    def swap(self, site: nn.Module, args: tuple) -> None:
+        x_slot = args[0][:, stream_slot(args[0].shape[1] // self.shift_div)]
+        cached = self.caches.get(site)
+        if cached is not None and cached.shape != x_slot.shape:
+            cached = None  # another frame size: another stream
+        self.caches[site] = swap_slot_(x_slot, cached)
+        self.swapped.append((x_slot, self.caches[site]))
+
+    def restore(self, site: nn.Module, args: tuple, out) -> None:
+        restore_slot_(*self.swapped.pop())
+
+
 @group
 def streaming(args) -> List[dict]:
     """Per new frame: streaming TSM vs 2D at each ``--stream-sizes``, and
@@ -90,12 +115,18 @@ def streaming(args) -> List[dict]:
     from mmdet.models.backbones import ResNet
 
     from tsm_mm.models.backbones import StreamingTSMResNet, TSMResNet
+    from tsm_mm.models.backbones.shift_mixin import blockres_blocks
     r50 = ResNet(50).to(args.device)
     r50.eval()
     stream = StreamingTSMResNet(50, routed=True).to(args.device).eval()
     stream.load_state_dict(r50.state_dict())
     window_model = TSMResNet(50, num_segments=8, direction='causal',
                              out_indices=(0, 1, 2, 3)).to(args.device).eval()
+    floor = ResNet(50).to(args.device)
+    floor.load_state_dict(r50.state_dict())
+    floor.eval()
+    SlotMovesOnly([block.conv1 for block in blockres_blocks(
+        [getattr(floor, name) for name in floor.res_layers])])
     for param in stream.parameters():  # no graph in the copying step
         param.requires_grad_(False)
 
@@ -113,6 +144,8 @@ def streaming(args) -> List[dict]:
             # with autograd on, a step copies the frame (no in-place swap)
             'TSM streaming, copying step':
             lambda x=frame, sid=f'copy {h}x{w}': copying_step(x, sid),
+            # the same slot moves without stream state: the step's floor
+            'R-50 + slot moves only': lambda x=frame: floor(x),
         }
         title = f'per new frame {w}x{h}'
         with torch.no_grad():

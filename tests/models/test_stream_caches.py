@@ -112,3 +112,34 @@ def test_bad_bounds_are_refused():
         StreamCaches(max_streams=0)
     with pytest.raises(ValueError, match='max_idle_steps'):
         StreamCaches(max_idle_steps=1.5)
+
+
+def test_a_stream_runs_once_per_step_whatever_the_rows():
+    caches = StreamCaches()
+    with pytest.raises(RuntimeError, match=r"\['a', 'b'\] ran twice"):
+        with caches.step(['a', 'b']):
+            caches.feed(2)
+            caches.stage(0, torch.zeros(2, 1))
+            caches.stage(0, torch.zeros(2, 1))  # a second forward
+    with pytest.raises(RuntimeError, match=r"\['b'\] ran twice"):
+        with caches.step(['a', 'b']) as step:
+            with step.rows(['b']):
+                caches.feed(1)
+            with step.rows(['a', 'b']):
+                caches.feed(2)
+    assert caches.stream_ids == []
+
+
+def test_rows_run_apart_commit_each_their_own_cache():
+    caches = StreamCaches()
+    with caches.step(['a', 'b', 'c']) as step:
+        with step.rows(['c', 'a']):
+            caches.feed(2)
+            caches.stage(0, torch.tensor([[3.], [1.]]))
+        with step.rows(['b']):
+            caches.feed(1)
+            caches.stage(0, torch.tensor([[2.]]))
+    assert {sid: caches.caches(sid)[0].item() for sid in 'abc'} == \
+        dict(a=1., b=2., c=3.)
+    # site 1 cached nothing
+    assert run(caches, ['b', 'c', 'a'], [0.] * 3) == [[2., 3., 1.], None]

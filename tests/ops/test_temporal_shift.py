@@ -7,6 +7,7 @@ from tsm_mm.ops.temporal_shift import (
     concat_shift,
     concat_shift_step,
     restore_slot_,
+    stream_slot,
     swap_slot_,
 )
 
@@ -87,9 +88,9 @@ def test_steps_equal_causal_over_a_clip():
         out, cache = concat_shift_step(frame[None], cache, 2)
         torch.testing.assert_close(out, expected[t:t + 1], rtol=0, atol=0)
         x = frame[None].clone()
-        new_cache = swap_slot_(x, swap_cache, 2)
+        new_cache = swap_slot_(x[:, stream_slot(2)], swap_cache)
         torch.testing.assert_close(x, expected[t:t + 1], rtol=0, atol=0)
-        restore_slot_(x, new_cache, 2)
+        restore_slot_(x[:, stream_slot(2)], new_cache)
         torch.testing.assert_close(x, frame[None], rtol=0, atol=0)
         torch.testing.assert_close(new_cache, cache, rtol=0, atol=0)
         swap_cache = new_cache
@@ -99,7 +100,7 @@ def test_hand_built_step():
     # C=4, fold=1: channel 1 takes the previous frame's channel 1
     x = torch.tensor([1., 2., 3., 4.]).view(1, 4, 1, 1)
     cached = torch.tensor([9.]).view(1, 1, 1, 1)
-    new_cache = swap_slot_(x, cached, 1)
+    new_cache = swap_slot_(x[:, stream_slot(1)], cached)
     assert x.flatten().tolist() == [1., 9., 3., 4.]
     assert new_cache.flatten().tolist() == [2.]
     with pytest.raises(ValueError, match='does not fit'):

@@ -3,6 +3,7 @@ import contextlib
 import io
 
 import pytest
+import torch
 from tool_loader import load_tool
 
 benchmark = load_tool('benchmark')
@@ -18,7 +19,7 @@ def test_each_size_has_its_2d_and_streaming_rows():
     assert list(groups) == ['per new frame 32x32', 'per new frame 64x32']
     first, second = groups.values()
     pair = ['R-50 2D, one frame', 'TSM streaming, one frame',
-            'TSM streaming, copying step']
+            'TSM streaming, copying step', 'R-50 + slot moves only']
     assert list(first) == pair + ['TSM 8-frame window', 'window / streaming']
     assert list(second) == pair
     for rows in groups.values():
@@ -31,3 +32,22 @@ def test_bad_frame_sizes_are_refused(size, capsys):
     with pytest.raises(SystemExit):
         benchmark.main(['--groups', 'streaming', '--stream-sizes', size])
     assert 'frame size must be HxW' in capsys.readouterr().err
+
+
+def test_the_floor_moves_the_same_slots_as_a_stream_step():
+    """The floor candidate does the stream step's work: same features."""
+    from mmdet.models.backbones import ResNet
+
+    from tsm_mm.models.backbones import StreamingTSMResNet
+    from tsm_mm.models.backbones.shift_mixin import blockres_blocks
+    stream = StreamingTSMResNet(18, routed=True).eval()
+    floor = ResNet(18)
+    floor.load_state_dict(stream.state_dict())
+    floor.eval()
+    benchmark.SlotMovesOnly([block.conv1 for block in blockres_blocks(
+        [getattr(floor, name) for name in floor.res_layers])])
+    with torch.no_grad():
+        for frame in torch.randn(3, 1, 3, 32, 32):
+            for got, want in zip(floor(frame),
+                                 stream.forward_stream(frame, ['v'])):
+                torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

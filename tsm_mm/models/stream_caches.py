@@ -51,10 +51,27 @@ class StreamOrderError(ValueError):
 @dataclass
 class _Stream:
     """The committed state of one stream."""
-    caches: Dict[int, Tensor]  # shift site -> (fold, H, W)
+    caches: Dict[int, Tensor]  # shift site -> (1, fold, H, W)
     next_frame: int
     length: Optional[int]
     last_step: int
+
+
+@dataclass
+class _Rows:
+    """The streams of one forward, resolved once for all its shift sites.
+
+    Attributes:
+        source (list): The step's list these rows were resolved from.
+        stream_ids (list): One stream per row.
+        committed (list[dict | None]): Each row's committed caches by site;
+            None for a new or restarted stream.
+        staged (dict[int, Tensor]): Site -> the rows' new caches, batched.
+    """
+    source: List[Hashable]
+    stream_ids: List[Hashable]
+    committed: List[Optional[Dict[int, Tensor]]]
+    staged: Dict[int, Tensor] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,7 +87,7 @@ class StreamStep:
     frame_ids: List[int]
     lengths: List[Optional[int]]
     restarts: Set[Hashable] = field(default_factory=set)
-    staged: Dict[Hashable, Dict[int, Tensor]] = field(default_factory=dict)
+    forwards: List[_Rows] = field(default_factory=list)
     fed: Set[Hashable] = field(default_factory=set)
     active: Optional[List[Hashable]] = None
 
@@ -192,12 +209,19 @@ class StreamCaches:
         if unfed:
             raise RuntimeError(f'streams {unfed} were declared but not run '
                                'in the step; nothing was committed')
+        staged: Dict[Hashable, Dict[int, Tensor]] = {}
+        for rows in step.forwards:  # batched caches -> (1, ...) per stream
+            per_site = {site: cache.split(1) if len(cache) > 1 else (cache, )
+                        for site, cache in rows.staged.items()}
+            for i, sid in enumerate(rows.stream_ids):
+                staged[sid] = {site: split[i]
+                               for site, split in per_site.items()}
         for sid, frame, length in zip(step.stream_ids, step.frame_ids,
                                       step.lengths):
             old = self._streams.pop(sid, None)
             caches = {} if old is None or sid in step.restarts else \
                 old.caches
-            caches.update(step.staged.get(sid, {}))
+            caches.update(staged.get(sid, {}))
             self._released.pop(sid, None)
             if length is not None and frame + 1 >= length:
                 continue  # the video ended: its state goes
@@ -228,19 +252,31 @@ class StreamCaches:
 
     # --- what a shift site does inside a step ----------------------------
 
-    def _running(self) -> StreamStep:
+    def _rows(self) -> _Rows:
+        """The rows a forward runs now, resolved once per forward: the
+        shift sites of a frame look their caches up in it."""
         if self._open is None:
             raise RuntimeError('no stream step is running')
-        return self._open
+        step = self._open
+        current = step.current
+        if step.forwards and step.forwards[-1].source is current:
+            return step.forwards[-1]
+        again = [sid for sid in current if sid in step.fed]
+        if again:
+            raise RuntimeError(f'streams {again} ran twice in one step')
+        committed = [None if sid in step.restarts or sid not in self._streams
+                     else self._streams[sid].caches for sid in current]
+        rows = _Rows(current, list(current), committed)
+        step.forwards.append(rows)
+        step.fed.update(current)
+        return rows
 
     def feed(self, num_rows: int) -> List[Hashable]:
         """The streams of a forward of ``num_rows`` rows in the step."""
-        step = self._running()
-        stream_ids = step.current
+        stream_ids = self._rows().stream_ids
         if num_rows != len(stream_ids):
             raise ValueError(f'got {num_rows} frames for {len(stream_ids)} '
                              f'stream_ids')
-        step.fed.update(stream_ids)
         return stream_ids
 
     def read(self, site: int, like: Tensor) -> Optional[Tensor]:
@@ -254,32 +290,36 @@ class StreamCaches:
         Returns:
             Tensor | None: (B, fold, H, W), or None when no stream has one.
         """
-        step = self._running()
-        rows = [None if sid in step.restarts or sid not in self._streams
-                else self._streams[sid].caches.get(site)
-                for sid in step.current]
-        if all(row is None for row in rows):
+        rows = self._rows()
+        cached = [None if caches is None else caches.get(site)
+                  for caches in rows.committed]
+        if all(row is None for row in cached):
             return None
-        for sid, row in zip(step.current, rows):
-            if row is not None and row.shape != like.shape[1:]:
+        for sid, row in zip(rows.stream_ids, cached):
+            if row is not None and row.shape[1:] != like.shape[1:]:
                 raise ValueError(
                     f'stream {sid!r}: the frame gives features of shape '
                     f'{tuple(like.shape[1:])} at shift site {site}, but the '
-                    f'stream cached {tuple(row.shape)}; frames of one stream '
-                    f'must share a size (reset_streams([{sid!r}]) to restart)')
-        if len(rows) == 1:
-            return rows[0][None]
-        zeros = like.new_zeros(like.shape[1:])
-        return torch.stack([zeros if row is None else row for row in rows])
+                    f'stream cached {tuple(row.shape[1:])}; frames of one '
+                    f'stream must share a size (reset_streams([{sid!r}]) to '
+                    'restart)')
+        if len(cached) == 1:
+            return cached[0]
+        zeros = like.new_zeros((1, ) + like.shape[1:])
+        return torch.cat([zeros if row is None else row for row in cached])
 
     def stage(self, site: int, cache: Tensor) -> None:
-        """Hold the running rows' new caches of ``site`` until the commit."""
-        step = self._running()
-        for sid, row in zip(step.current, cache):
-            staged = step.staged.setdefault(sid, {})
-            if site in staged:
-                raise RuntimeError(f'stream {sid!r} ran twice in one step')
-            staged[site] = row
+        """Hold the running rows' new caches of ``site`` until the commit.
+
+        Args:
+            site (int): Index of the shift site.
+            cache (Tensor): (B, fold, H, W), one row per running stream.
+        """
+        rows = self._rows()
+        if site in rows.staged:
+            raise RuntimeError(f'streams {rows.stream_ids} ran twice in one '
+                               'step')
+        rows.staged[site] = cache
 
     # --- queries and explicit resets -----------------------------------
 
@@ -303,9 +343,10 @@ class StreamCaches:
 
     def caches(self, stream_id: Hashable) -> Dict[int, Tensor]:
         """The committed cache of each shift site of ``stream_id``, by
-        site (empty for a stream without state)."""
+        site, each (fold, H, W) (empty for a stream without state)."""
         stream = self._streams.get(stream_id)
-        return {} if stream is None else dict(stream.caches)
+        return {} if stream is None else \
+            {site: cache[0] for site, cache in stream.caches.items()}
 
     def nbytes(self, stream_id: Optional[Hashable] = None) -> int:
         """Bytes cached for one stream, or for all (0 when none)."""

@@ -193,31 +193,31 @@ def concat_shift_step(x: Tensor, cached: Tensor,
     return out, x[:, slot]
 
 
-def swap_slot_(x: Tensor, cached: Optional[Tensor], fold: int) -> Tensor:
-    """One causal step in place: ``x`` becomes the shifted frames.
+def swap_slot_(x_slot: Tensor, cached: Optional[Tensor]) -> Tensor:
+    """One causal step in place: the frames' slot takes the cached one.
 
     Only the :func:`stream_slot` moves: it is copied out (the next cache)
-    and the previous frames' slot is copied in. Undo it with
-    :func:`restore_slot_` once the shifted ``x`` has been read.
+    and the previous frames' slot is copied in, so the frames it is a view
+    of become the shifted frames. Undo it with :func:`restore_slot_` once
+    they have been read.
 
     Args:
-        x (Tensor): The current frames, (B, C, H, W); modified in place.
-        cached (Tensor, optional): The previous frames' slot,
-            (B, fold, H, W); None for zeros.
-        fold (int): Channels per slot.
+        x_slot (Tensor): ``x[:, stream_slot(fold)]`` of the current frames
+            ``x``, (B, fold, H, W); a view, modified in place.
+        cached (Tensor, optional): The previous frames' slot, the shape of
+            ``x_slot``; None for zeros.
 
     Returns:
         Tensor: The next cache: this step's slot, (B, fold, H, W).
     """
-    slot = stream_slot(fold)
-    new_cache = x[:, slot].clone()
+    new_cache = x_slot.clone()
     if cached is None:
-        x[:, slot].zero_()
+        x_slot.zero_()
     else:
-        x[:, slot].copy_(cached)
+        x_slot.copy_(cached)
     return new_cache
 
 
-def restore_slot_(x: Tensor, new_cache: Tensor, fold: int) -> None:
+def restore_slot_(x_slot: Tensor, new_cache: Tensor) -> None:
     """Undo :func:`swap_slot_`: put this step's slot back into ``x``."""
-    x[:, stream_slot(fold)].copy_(new_cache)
+    x_slot.copy_(new_cache)

@@ -22,6 +22,7 @@ from typing import (
     List,
     Optional,
     Sequence,
+    Tuple,
 )
 
 import torch
@@ -57,8 +58,13 @@ class _ShiftHook:
         self.owner, self.site, self.num_segments = owner, site, num_segments
 
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
-        return (self.owner._shift(args[0], self.site, self.num_segments),
-                ) + args[1:]
+        owner, x = self.owner, args[0]
+        if owner._shift_mode is None:  # offline
+            x = temporal_shift(x, self.num_segments, owner.shift_div,
+                               owner.direction)
+        else:
+            x = owner._shift_mode(x, self.site, self.num_segments)
+        return (x, ) + args[1:]
 
 
 class _RestoreHook:
@@ -68,10 +74,8 @@ class _RestoreHook:
         self.owner = owner
 
     def __call__(self, module: nn.Module, args: tuple, out) -> None:
-        if self.owner._pending_restore is not None:
-            x, new_cache, fold = self.owner._pending_restore
-            self.owner._pending_restore = None
-            restore_slot_(x, new_cache, fold)
+        if self.owner._swapped:
+            self.owner._restore_swapped()
 
 
 def _in_channels(module: nn.Module) -> Optional[int]:
@@ -115,8 +119,9 @@ class TemporalShiftMixin:
         self.num_shift_sites = 0
         self.stream_caches = StreamCaches(max_streams, max_idle_steps)
         self._shift_mode: Optional[ShiftFn] = None  # None: offline
-        # (input, its own slot, fold) of the site that runs swapped now
-        self._pending_restore: Optional[tuple] = None
+        # (input's slot, its own values) of the site that runs swapped; a
+        # list, set per site without nn.Module.__setattr__'s cost
+        self._swapped: List[Tuple[Tensor, Tensor]] = []
 
     def _add_shift_site(self, module: nn.Module, num_segments: int) -> None:
         """Shift the input of ``module`` over clips of ``num_segments``.
@@ -161,11 +166,6 @@ class TemporalShiftMixin:
                 'will be mixed; use VideoFasterRCNN', 'current',
                 level=logging.WARNING)
 
-    def _shift(self, x: Tensor, site: int, num_segments: int) -> Tensor:
-        if self._shift_mode is not None:
-            return self._shift_mode(x, site, num_segments)
-        return temporal_shift(x, num_segments, self.shift_div, self.direction)
-
     @contextmanager
     def stream_step(self, stream_ids: StreamIds, frame_ids: FrameIds = None,
                     lengths: Lengths = None) -> Iterator[StreamStep]:
@@ -197,15 +197,16 @@ class TemporalShiftMixin:
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
             caches.feed(x.shape[0])
             fold = x.shape[1] // self.shift_div  # sites checked at build
-            cached = caches.read(site, x[:, stream_slot(fold)])
+            x_slot = x[:, stream_slot(fold)]
+            cached = caches.read(site, x_slot)
             if torch.is_grad_enabled():  # autograd needs x as it was
                 if cached is None:
-                    cached = torch.zeros_like(x[:, stream_slot(fold)])
+                    cached = torch.zeros_like(x_slot)
                 out, cache = concat_shift_step(x, cached, fold)
                 caches.stage(site, cache.detach().clone())
                 return out
-            cache = swap_slot_(x, cached, fold)
-            self._pending_restore = (x, cache, fold)
+            cache = swap_slot_(x_slot, cached)
+            self._swapped.append((x_slot, cache))
             caches.stage(site, cache)
             return x
 
@@ -265,10 +266,12 @@ class TemporalShiftMixin:
             yield
         finally:
             self._shift_mode = None
-            if self._pending_restore is not None:  # a site raised
-                x, new_cache, fold = self._pending_restore
-                self._pending_restore = None
-                restore_slot_(x, new_cache, fold)
+            if self._swapped:  # a site raised
+                self._restore_swapped()
+
+    def _restore_swapped(self) -> None:
+        """Put back the slot of the site that ran swapped."""
+        restore_slot_(*self._swapped.pop())
 
     def forward_stream(self, x: Tensor, stream_ids: Sequence[Hashable]):
         """Run one frame of each stream, with the causal rule.
