@@ -9,6 +9,8 @@ import argparse
 import os
 import os.path as osp
 
+from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
+from mmdet.registry import METRICS
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -35,6 +37,18 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def dump_type(evaluators: list) -> str:
+    """``DumpVideoResults`` beside a video metric (a prediction per frame,
+    every frame kept), else MMEngine's ``DumpResults`` (one per item)."""
+    for evaluator in evaluators:
+        metric = evaluator['type']
+        if not isinstance(metric, type):
+            metric = METRICS.get(metric)
+        if isinstance(metric, type) and issubclass(metric, BaseVideoMetric):
+            return 'DumpVideoResults'
+    return 'DumpResults'
+
+
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.checkpoint):
@@ -56,7 +70,8 @@ def main() -> None:
         if not isinstance(evaluators, list):
             evaluators = [evaluators]
         cfg.test_evaluator = [
-            *evaluators, dict(type='DumpResults', out_file_path=args.out)]
+            *evaluators, dict(type=dump_type(evaluators),
+                              out_file_path=args.out)]
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     runner.test()

@@ -4,6 +4,7 @@ is scored, in one process (``Runner.test()``) and in two (``torchrun``
 import json
 import os
 import os.path as osp
+import pickle
 import re
 import socket
 import subprocess
@@ -127,7 +128,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_processes_score_every_frame(uneven_val, tmp_path):
+def echo_tool_files(uneven_val, tmp_path):
+    """The echo config and a checkpoint for ``tools/test.py``, and the
+    environment it runs in."""
     data_root, ann_file = uneven_val
     cfg = echo_config(data_root, ann_file, str(tmp_path / 'work'))
     cfg.custom_imports = dict(imports=['gt_echo_detector'],
@@ -141,6 +144,11 @@ def test_two_processes_score_every_frame(uneven_val, tmp_path):
     torch.save(dict(state_dict={'unused': torch.zeros(1)}), checkpoint)
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([HERE, REPO]))
+    return config, checkpoint, env
+
+
+def test_two_processes_score_every_frame(uneven_val, tmp_path):
+    config, checkpoint, env = echo_tool_files(uneven_val, tmp_path)
     proc = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
          '2', '--master_port', str(free_port()), 'tools/test.py', config,
@@ -148,9 +156,33 @@ def test_two_processes_score_every_frame(uneven_val, tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
-    expected, num_frames = expected_metrics(ann_file)
+    expected, num_frames = expected_metrics(uneven_val[1])
     (frames, ) = re.findall(r'VIDMetric: scored (\d+) frames', output)
     assert int(frames) == num_frames
     logged = dict(re.findall(r'vid/(mAP\w*): (\S+)', output))
     for key in ('mAP', 'mAP_slow', 'mAP_fast'):
         assert float(logged[key]) == pytest.approx(expected[key], abs=1e-4)
+
+
+def test_test_tool_dumps_every_frame(uneven_val, tmp_path):
+    """``tools/test.py --out`` beside VIDMetric keeps a prediction per frame
+    (MMEngine's DumpResults kept ``len(dataset)``: one per video)."""
+    config, checkpoint, env = echo_tool_files(uneven_val, tmp_path)
+    out = str(tmp_path / 'predictions.pkl')
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', config, checkpoint, '--out', out],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    with open(uneven_val[1]) as f:
+        images = json.load(f)['images']
+    assert len(predictions) == len(images) == sum(LENGTHS)
+    frames = sorted((p['video_data_samples'][0].video_id,
+                     p['video_data_samples'][0].frame_id)
+                    for p in predictions)
+    assert frames == sorted((img['video_id'], img['frame_id'])
+                            for img in images)
+    # written atomically: no temporary file is left beside it
+    assert [n for n in os.listdir(tmp_path) if 'predictions' in n] == \
+        ['predictions.pkl']
