@@ -127,6 +127,10 @@ def test_a_stream_runs_once_per_step_whatever_the_rows():
                 caches.feed(1)
             with step.rows(['a', 'b']):
                 caches.feed(2)
+    with pytest.raises(ValueError, match='got 1 caches for 2 streams'):
+        with caches.step(['a', 'b']):
+            caches.feed(2)
+            caches.stage(0, torch.zeros(1, 1))
     assert caches.stream_ids == []
 
 

@@ -316,6 +316,9 @@ class StreamCaches:
             cache (Tensor): (B, fold, H, W), one row per running stream.
         """
         rows = self._rows()
+        if cache.shape[0] != len(rows.stream_ids):
+            raise ValueError(f'got {cache.shape[0]} caches for '
+                             f'{len(rows.stream_ids)} streams')
         if site in rows.staged:
             raise RuntimeError(f'streams {rows.stream_ids} ran twice in one '
                                'step')
