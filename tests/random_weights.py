@@ -1,4 +1,6 @@
 """Random weights for equality tests: no BN or branch is the identity."""
+from typing import Optional, Tuple
+
 import torch
 
 
@@ -42,4 +44,24 @@ def randomize_weights(model: torch.nn.Module,
             m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
             m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
     model.eval()
+    return model
+
+
+def scale_norms(model: torch.nn.Module,
+                bias_range: Optional[Tuple[float, float]] = None
+                ) -> torch.nn.Module:
+    """Draw every BatchNorm2d / GroupNorm scale from U(0.5, 1.5), and its
+    bias from U(``bias_range``) when given, with torch's global generator.
+
+    ``zero_init_residual`` zeroes the last norm of each residual branch, so
+    at init the branches (and the shift in them) do nothing; this undoes it.
+
+    Returns:
+        nn.Module: ``model``, mode unchanged.
+    """
+    for m in model.modules():
+        if isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+            if bias_range is not None:
+                torch.nn.init.uniform_(m.bias, *bias_range)
     return model

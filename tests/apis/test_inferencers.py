@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from random_weights import scale_norms
 
 from tsm_mm.apis import (
     OnlineRecogInferencer,
@@ -38,11 +39,7 @@ def moving_square(num=6, size=(120, 160)):
 def save_checkpoint(config, path, default_scope, meta=None):
     torch.manual_seed(0)
     model = init_model(config, default_scope=default_scope)
-    for module in model.modules():
-        # norms that are not near-trivial: every residual branch (so the
-        # shift, so the stream's past) shows in the output
-        if isinstance(module, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+    scale_norms(model)  # the shift, so the stream's past, shows
     if hasattr(model, 'cls_head'):
         torch.nn.init.normal_(model.cls_head.fc_cls.weight, std=0.02)
     checkpoint = dict(state_dict=model.state_dict())

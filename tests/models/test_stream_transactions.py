@@ -7,6 +7,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from random_weights import scale_norms
 
 TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
 
@@ -16,11 +17,7 @@ def build():
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(TOY_TSM).model)
     model.init_weights()
-    # zero_init_residual makes the shift a no-op at init: random scales
-    for module in model.modules():
-        if isinstance(module, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-    return model.eval()
+    return scale_norms(model).eval()
 
 
 @pytest.fixture(scope='module')

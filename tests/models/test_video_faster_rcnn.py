@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
+from random_weights import scale_norms
 
 TOY_TSM = 'configs/toy/vid_faster_rcnn_tsm_toy.py'
 TOY_2D = 'configs/toy/vid_faster_rcnn_2d_toy.py'
@@ -21,12 +22,7 @@ def build(config, **backbone):
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.init_weights()
-    # zero_init_residual makes every residual branch (and so the shift) a
-    # no-op at init: give the norms random scales
-    for module in model.modules():
-        if isinstance(module, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-    return model.eval()
+    return scale_norms(model).eval()
 
 
 def dataset(config, ann_dir, root, test_mode):

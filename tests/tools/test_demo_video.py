@@ -8,6 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from random_weights import scale_norms
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis import StreamingDetector, init_model
@@ -61,10 +62,7 @@ def random_model(config, **backbone):
     cfg.model.backbone.update(backbone)
     torch.manual_seed(0)
     model = init_model(cfg)
-    for module in model.modules():
-        if isinstance(module, (torch.nn.GroupNorm, torch.nn.BatchNorm2d)):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-    return model
+    return scale_norms(model)
 
 
 def as_rows(sample):

@@ -8,6 +8,7 @@ import onnxruntime as ort
 import pytest
 import torch
 from mmengine.config import Config
+from random_weights import scale_norms
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis import OnlineRecognizer, init_model
@@ -76,10 +77,7 @@ def online_model(tmp_path_factory):
     """The online MobileNetV2 recognizer with random weights, saved."""
     torch.manual_seed(0)
     model = init_model(ONLINE, default_scope='mmaction')
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
-            torch.nn.init.uniform_(m.bias, -0.2, 0.2)
+    scale_norms(model, bias_range=(-0.2, 0.2))
     ckpt = str(tmp_path_factory.mktemp('mbv2') / 'online.pth')
     torch.save(dict(state_dict=model.state_dict()), ckpt)
     return model, ckpt

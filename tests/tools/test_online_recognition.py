@@ -13,6 +13,7 @@ from mmaction.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from random_weights import scale_norms
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis import OnlineRecognizer, init_model
@@ -52,10 +53,7 @@ def random_model(direction='causal'):
     cfg.model.backbone.direction = direction
     torch.manual_seed(0)
     model = init_model(cfg, default_scope='mmaction')
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-            torch.nn.init.uniform_(module.bias, -0.2, 0.2)
+    scale_norms(model, bias_range=(-0.2, 0.2))
     torch.nn.init.normal_(model.cls_head.fc_cls.weight, std=0.02)  # ~1
     return model
 
