@@ -9,7 +9,9 @@
 _base_ = '../vid_faster_rcnn_2d.py'
 
 data_root = 'data/toy_vid/'
-classes = ('zebra', 'horse', 'tiger')
+# in the json's category-id order (horse 15, tiger 25, zebra 30), which is
+# how mmdet's BaseVideoDataset and CocoVideoMetric number labels
+classes = ('horse', 'tiger', 'zebra')
 clip_len = 8
 img_scale = (128, 96)
 norm_cfg = dict(type='GN', num_groups=16, requires_grad=True)

@@ -34,8 +34,8 @@ def test_builds_in_the_config_scope_and_leaves_the_default(config, scope,
 
 def test_classes_come_from_the_config_not_coco(recwarn):
     model = init_model(TOY_TSM)
-    assert tuple(model.dataset_meta['classes']) == ('zebra', 'horse',
-                                                    'tiger')
+    assert tuple(model.dataset_meta['classes']) == ('horse', 'tiger',
+                                                    'zebra')
     assert not [w for w in recwarn if 'COCO' in str(w.message)]
     # a config without metainfo: the dataset class's own (ImageNet-VID)
     cfg = model.cfg
