@@ -6,11 +6,12 @@ import sys
 
 from setuptools import find_packages, setup
 
-MIM_FILES = ('configs', 'tools')
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def add_mim_extension() -> None:
-    """Put ``configs`` and ``tools`` in ``tsm_mm/.mim``, as OpenMMLab does.
+    """Put ``configs``, ``tools`` and ``model-index.yml`` in ``tsm_mm/.mim``,
+    as OpenMMLab does.
 
     Links them for a develop (editable) install, copies them otherwise, so
     that ``mim train tsm_mm CONFIG`` finds ``tsm_mm/.mim/tools/train.py``.
@@ -27,6 +28,8 @@ def add_mim_extension() -> None:
             shutil.rmtree(dst)
         if develop:
             os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isfile(src):
+            shutil.copy(src, dst)
         else:
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
                 '__pycache__', '*.pyc'))
@@ -53,7 +56,8 @@ if __name__ == '__main__':
         python_requires='>=3.8',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'tsm_mm': ['.mim/configs/**/*', '.mim/tools/**/*']},
+        package_data={'tsm_mm': ['.mim/configs/**/*', '.mim/tools/**/*',
+                                  '.mim/model-index.yml']},
         install_requires=read_requirements('requirements/runtime.txt'),
         extras_require={'tests': read_requirements('requirements/tests.txt')},
         license='Apache License 2.0',
