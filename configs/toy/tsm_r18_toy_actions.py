@@ -88,7 +88,8 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=20, norm_type=2))
 default_hooks = dict(
-    logger=dict(interval=20),
+    # metrics logged at their iteration (mmdet analyze_logs.py, TensorBoard)
+    logger=dict(interval=20, log_metric_by_epoch=False),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
                     interval=1500, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -106,7 +106,8 @@ param_scheduler = [
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 default_hooks = dict(
-    logger=dict(interval=20),
+    # metrics logged at their iteration (mmdet analyze_logs.py, TensorBoard)
+    logger=dict(interval=20, log_metric_by_epoch=False),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
                     interval=600, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
