@@ -1,5 +1,8 @@
 """Test a checkpoint with MMEngine's Runner (MMDetection's shape).
 
+The checkpoint is loaded strictly: one whose weights are not the config's
+model (keys or shapes) is refused, naming the file and the first keys.
+
 Example:
     python tools/test.py configs/toy/vid_faster_rcnn_tsm_toy.py latest.pth
     mim test tsm_mm configs/toy/vid_faster_rcnn_tsm_toy.py \
@@ -16,12 +19,15 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import tsm_mm  # noqa: F401  (registers the models, datasets and metrics)
+from tsm_mm.engine import CheckpointFitHook
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file or URL (https://, '
+        'open-mmlab://, ...; loaded with weights only)')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
         '--out', help='dump the predictions to this pickle file')
@@ -51,7 +57,7 @@ def dump_type(evaluators: list) -> str:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -74,6 +80,8 @@ def main() -> None:
                               out_file_path=args.out)]
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
+    # the weights must be the model's (MMEngine would load what matches)
+    runner.register_hook(CheckpointFitHook(args.checkpoint))
     runner.test()
 
 

@@ -6,7 +6,8 @@ Works for MMDetection and MMAction2 configs alike: the config's
 ``--resume`` without a path continues from the checkpoint
 ``last_checkpoint`` names, or, when that one is missing or truncated (a run
 killed while saving), from the newest intact ``iter_*``/``epoch_*`` one,
-with a warning that says which and why.
+with a warning that says which and why. A checkpoint whose weights are
+not the config's model is refused, naming it.
 
 Example:
     python tools/train.py configs/toy/vid_faster_rcnn_tsm_toy.py
@@ -21,7 +22,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import tsm_mm  # noqa: F401  (registers the models, datasets and metrics)
-from tsm_mm.engine import check_resume_checkpoint, find_resume_checkpoint
+from tsm_mm.engine import (
+    CheckpointFitHook,
+    check_resume_checkpoint,
+    find_resume_checkpoint,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -83,6 +88,9 @@ def main() -> None:
     cfg = build_config(parse_args())
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
+    if cfg.get('resume') and cfg.get('load_from'):
+        # the same run goes on: its weights must be this model's
+        runner.register_hook(CheckpointFitHook(cfg.load_from))
     runner.train()
 
 

@@ -7,6 +7,7 @@ from mmengine.registry import DefaultScope
 
 from tsm_mm.apis import init_model
 from tsm_mm.datasets.vid_classes import VID_CLASSES
+from tsm_mm.engine import CheckpointLoadError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')
@@ -55,6 +56,34 @@ def test_weights_load_strictly_with_their_classes(tmp_path):
     assert loaded.dataset_meta['classes'] == ['a', 'b']
     state.pop('cls_head.fc_cls.bias')
     torch.save(dict(state_dict=state), tmp_path / 'partial.pth')
-    with pytest.raises(RuntimeError, match='cls_head.fc_cls.bias'):
+    with pytest.raises(CheckpointLoadError,
+                       match=f'{tmp_path / "partial.pth"} does not fit the '
+                       'Recognizer2D: 1 of its weights are not in the '
+                       'checkpoint: cls_head.fc_cls.bias'):
         init_model(ONLINE, str(tmp_path / 'partial.pth'),
                    default_scope='mmaction')
+
+
+class Touch:
+    """Pickles as ``open(path, 'w')``: creates ``path`` when unpickled."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return open, (self.path, 'w')
+
+
+def test_remote_checkpoint_loads_weights_only(tmp_path, monkeypatch):
+    """A URL's download, cached by torch.hub, is refused, not run."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    cached = tmp_path / 'torch' / 'hub' / 'checkpoints' / 'evil.pth'
+    cached.parent.mkdir(parents=True)
+    marker = tmp_path / 'payload_ran'
+    torch.save(dict(state_dict={}, meta=dict(cfg=Touch(str(marker)))),
+               str(cached))
+    url = 'https://example.invalid/models/evil.pth'
+    with pytest.raises(CheckpointLoadError,
+                       match=f'{url}: refused to load {cached}'):
+        init_model(ONLINE, url, default_scope='mmaction')
+    assert not marker.exists()

@@ -5,12 +5,14 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import torch
 from tiny_mmengine import REPO, load_tool, tiny_config
 
 from tsm_mm.engine import load_checkpoint_file
+from tsm_mm.utils.atomic_write import TMP_MARKER
 
 HERE = osp.dirname(osp.abspath(__file__))
 DRIVER = osp.join(HERE, 'crash_while_saving.py')
@@ -115,3 +117,29 @@ def test_explicit_resume_of_damaged_file_names_it(tmp_path):
     config.write_text(tiny_config(str(tmp_path / 'work')))
     with pytest.raises(RuntimeError, match=f'cannot resume from {bad}'):
         train(config, '--resume', str(bad))
+
+
+def test_resume_removes_only_its_own_temporaries(tmp_path, capsys):
+    """A user's ``.notes.txt.abc12345.tmp`` (the shape of a temporary) and
+    a temporary of another file survive --resume; the temporary of a
+    checkpoint a killed run was writing goes."""
+    work = tmp_path / 'work'
+    config = tmp_path / 'tiny_user_files.py'
+    config.write_text(tiny_config(str(work), 2, 2))
+    train(config)
+    fd, stale = tempfile.mkstemp(prefix=f'.iter_4.pth.{TMP_MARKER}',
+                                 suffix='.tmp', dir=work)
+    os.close(fd)
+    users = ['.notes.txt.abc12345.tmp', f'.notes.txt.{TMP_MARKER}abc12345.tmp',
+             '.iter_4.pth.abc12345.tmp']
+    for name in users:
+        (work / name).write_text('mine')
+    again = tmp_path / 'tiny_user_files_again.py'
+    again.write_text(config.read_text())
+    train(again, '--resume')
+    assert not osp.exists(stale)
+    for name in users:
+        assert (work / name).read_text() == 'mine', name
+    out = capsys.readouterr()
+    assert f'removed {stale}, left by a run killed while saving' in \
+        out.out + out.err

@@ -16,8 +16,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 @MODELS.register_module(force=True)
 class TsmMmTinyRegressor(BaseModel):
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
         self.fc = nn.Linear(4, 1)
 
     def forward(self, inputs, target, mode='tensor'):

@@ -2,7 +2,6 @@
 import errno
 import os
 import stat
-import tempfile
 
 import pytest
 
@@ -15,6 +14,7 @@ from tsm_mm.utils import (
     remove_stale_temporaries,
     write_atomically,
 )
+from tsm_mm.utils.atomic_write import TMP_MARKER
 
 
 @pytest.fixture(params=[0o022, 0o027])
@@ -195,14 +195,20 @@ def test_atomic_dir(tmp_path):
 
 def test_stale_temporaries_are_recognised_and_removed(tmp_path):
     # what a process killed mid-write leaves: a file and a folder
-    fd, stale_file = tempfile.mkstemp(
-        prefix='.iter_4.pth.', suffix='.tmp', dir=tmp_path)
-    os.close(fd)
+    stale_file = tmp_path / f'.iter_4.pth.{TMP_MARKER}ab_12xyz.tmp'
+    stale_file.write_text('half')
     stale_dir = os.path.dirname(PendingFile(tmp_path / 'chart.png').path)
     (tmp_path / 'iter_2.pth').write_text('kept')
-    (tmp_path / '.hidden.tmp').write_text('not ours: no random part')
-    removed = remove_stale_temporaries(str(tmp_path))
-    assert sorted(removed) == sorted([stale_file, stale_dir])
-    assert sorted(os.listdir(tmp_path)) == ['.hidden.tmp', 'iter_2.pth']
-    assert TMP_NAME.fullmatch('.iter_4.pth.ab_12xyz.tmp').group('name') == \
-        'iter_4.pth'
+    # a user's files of the same shape, without this module's marker
+    users = ['.hidden.tmp', '.notes.txt.abc12345.tmp']
+    for name in users:
+        (tmp_path / name).write_text('not ours')
+    # only the temporaries of the targets asked for
+    assert remove_stale_temporaries(
+        str(tmp_path), lambda name: name.endswith('.pth')) == [
+            str(stale_file)]
+    assert os.path.isdir(stale_dir)
+    assert remove_stale_temporaries(str(tmp_path)) == [stale_dir]
+    assert sorted(os.listdir(tmp_path)) == sorted(users + ['iter_2.pth'])
+    assert TMP_NAME.fullmatch(stale_file.name).group('name') == 'iter_4.pth'
+    assert not TMP_NAME.fullmatch('.notes.txt.abc12345.tmp')

@@ -8,8 +8,10 @@ from typing import ContextManager, Optional, Union
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS, DefaultScope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader
 from torch import nn
+
+from ..engine import load_weights_strictly
 
 
 def config_scope(cfg: Config, default: str) -> ContextManager:
@@ -35,7 +37,8 @@ def init_model(config: Union[str, Config],
 
     Args:
         config (str | Config): Config file or object.
-        checkpoint (str, optional): Weights to load, strictly.
+        checkpoint (str, optional): Weights to load, strictly (a file or
+            any scheme MMEngine knows, e.g. ``https://``; weights only).
         device (str): Where the model runs.
         default_scope (str): ``'mmdet'`` or ``'mmaction'``, when the config
             names no scope.
@@ -68,9 +71,10 @@ def init_model(config: Union[str, Config],
         if checkpoint is None:
             _quiet_init_weights(model)
         else:
-            meta = load_checkpoint(model, checkpoint, map_location='cpu',
-                                   strict=True,
-                                   logger='current').get('meta', {})
+            loaded = CheckpointLoader.load_checkpoint(
+                checkpoint, map_location='cpu', logger='current')
+            load_weights_strictly(model, loaded, checkpoint)
+            meta = loaded.get('meta', {})
         model.dataset_meta = meta.get('dataset_meta') or _config_meta(cfg)
     model.cfg = cfg
     return model.to(device).eval()

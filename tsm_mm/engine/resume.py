@@ -2,15 +2,16 @@
 
 MMEngine resumes from the file ``<work_dir>/last_checkpoint`` names and
 fails when that file is gone or truncated (a run killed while saving with
-MMEngine's ``CheckpointHook``). Here the newest intact ``iter_*.pth`` /
-``epoch_*.pth`` is taken instead, and the log says which and why.
+MMEngine's ``CheckpointHook``), or when the record itself is not text. Here
+the newest intact ``iter_*.pth`` / ``epoch_*.pth`` is taken instead, and the
+log says which and why.
 """
 import logging
 import os
 import os.path as osp
 import re
 import zipfile
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine.logging import print_log
 
@@ -66,12 +67,39 @@ def checkpoints_newest_first(dirname: str) -> List[str]:
     return [path for *_, path in sorted(found, reverse=True)]
 
 
+def read_last_checkpoint(record: str) -> Tuple[str, str]:
+    """The path a ``last_checkpoint`` file names, and what is wrong with
+    the file.
+
+    Args:
+        record (str): ``<work_dir>/last_checkpoint``.
+
+    Returns:
+        tuple[str, str]: The path (``''`` when there is none) and why there
+        is none (``''`` when there is one).
+    """
+    if not osp.isfile(record):
+        return '', f'{record} is missing'
+    with open(record, 'rb') as f:
+        data = f.read()
+    try:
+        named = data.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        return '', f'{record} is not a readable path (it holds binary data)'
+    if not named:
+        return '', f'{record} is empty'
+    if '\0' in named or '\n' in named:
+        return '', (f'{record} is not a readable path (it holds '
+                    f'{named[:40]!r})')
+    return named, ''
+
+
 def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint to auto-resume from (``--resume`` without a path).
 
     The one ``<work_dir>/last_checkpoint`` names when it is intact, else
     the newest intact checkpoint of its folder and ``work_dir`` (logged as
-    a warning with the reason).
+    a warning with the reason; also when the record is unreadable).
 
     Args:
         work_dir (str): The run's work dir.
@@ -83,17 +111,12 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
         CheckpointLoadError: There are checkpoints but none is intact.
     """
     record = osp.join(work_dir, 'last_checkpoint')
-    named = ''
-    if osp.isfile(record):
-        with open(record) as f:
-            named = f.read().strip()
+    named, why = read_last_checkpoint(record)
     if named:
         problem = checkpoint_problem(named)
         if problem is None:
             return named
         why = f'{named} (named by {record}) {problem}'
-    else:
-        why = f'{record} is missing or empty'
     folders = dict.fromkeys(
         [osp.dirname(named), work_dir] if named else [work_dir])
     candidates = [path for folder in folders

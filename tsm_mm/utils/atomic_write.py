@@ -2,8 +2,9 @@
 one, never a part.
 
 Every write goes to a temporary beside its target, named
-``.<target name>.<8 random characters>.tmp`` (:data:`TMP_NAME`), which is
-renamed over the target (``os.replace``, atomic on POSIX) once complete:
+``.<target name>.tsm_mm-<8 random characters>.tmp`` (:data:`TMP_NAME`; the
+fixed ``tsm_mm-`` marks it as this module's), which is renamed over the
+target (``os.replace``, atomic on POSIX) once complete:
 
 * :func:`write_atomically` writes bytes to a temporary file of that name;
 * :func:`atomic_path` and :func:`atomic_paths` hand out a path for any
@@ -15,7 +16,8 @@ renamed over the target (``os.replace``, atomic on POSIX) once complete:
 One durability rule: file data is fsynced before it replaces anything, and
 the target's folder after the rename. New files get the mode ``open`` gives
 (0o666 less the umask), folders 0o777 less the umask. Errors name the
-target. :func:`remove_stale_temporaries` deletes what a killed process left.
+target. :func:`remove_stale_temporaries` deletes what a killed process left
+(this module's temporaries only, of the targets asked for).
 
 Written by hand: neither MMEngine nor the standard library writes atomically.
 """
@@ -32,8 +34,11 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
 
 PathLike = Union[str, Path]
 
-# every temporary of this module: .<name>.<random>.tmp (a file or a folder)
-TMP_NAME = re.compile(r'\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp')
+# every temporary of this module: .<name>.tsm_mm-<random>.tmp (a file or a
+# folder); the marker keeps a user's .notes.txt.abc12345.tmp out of it
+TMP_MARKER = 'tsm_mm-'
+TMP_NAME = re.compile(r'\.(?P<name>.+)\.' + re.escape(TMP_MARKER) +
+                      r'[A-Za-z0-9_]{8}\.tmp')
 
 
 def _umask() -> int:
@@ -93,8 +98,8 @@ def _temporary(target: str, make: Callable) -> Any:
     folder = osp.dirname(osp.abspath(target))
     try:
         os.makedirs(folder, exist_ok=True)
-        return make(prefix=f'.{osp.basename(target)}.', suffix='.tmp',
-                    dir=folder)
+        return make(prefix=f'.{osp.basename(target)}.{TMP_MARKER}',
+                    suffix='.tmp', dir=folder)
     except OSError as err:
         raise _renamed(err, target) from err
 
@@ -285,9 +290,17 @@ def atomic_dir(path: PathLike) -> Iterator[str]:
     fsync_dir(osp.dirname(target))
 
 
-def remove_stale_temporaries(dirname: str) -> List[str]:
+def remove_stale_temporaries(
+        dirname: str,
+        targets: Optional[Callable[[str], bool]] = None) -> List[str]:
     """Delete the temporaries (:data:`TMP_NAME`) in ``dirname`` that a
     process killed while writing left behind.
+
+    Args:
+        dirname (str): The folder.
+        targets (Callable[[str], bool], optional): Which target names to
+            clean up after (e.g. checkpoint names); all when None. Other
+            files, of any name, are left alone.
 
     Returns:
         list[str]: The removed paths.
@@ -297,7 +310,9 @@ def remove_stale_temporaries(dirname: str) -> List[str]:
         return removed
     for name in sorted(os.listdir(dirname)):
         path = osp.join(dirname, name)
-        if not TMP_NAME.fullmatch(name):
+        match = TMP_NAME.fullmatch(name)
+        if not match or (targets is not None
+                         and not targets(match.group('name'))):
             continue
         if osp.isdir(path) and not osp.islink(path):
             shutil.rmtree(path)

@@ -1,3 +1,4 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 
-__all__ = ['AtomicCheckpointHook']
+__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook']

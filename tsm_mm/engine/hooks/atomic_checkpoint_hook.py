@@ -14,6 +14,8 @@ that every moment has an intact checkpoint that ``last_checkpoint`` names:
 """
 import contextlib
 import os.path as osp
+import re
+import string
 from typing import Iterator, List, Tuple
 
 from mmengine.dist import is_main_process
@@ -49,8 +51,9 @@ class AtomicCheckpointHook(CheckpointHook):
     through a fsynced temporary file and renamed into place, and
     checkpoints are removed only after the new one and
     ``last_checkpoint`` are in place. Other storage backends keep
-    MMEngine's behaviour. Stale temporary files of a killed run are removed
-    in ``before_train``.
+    MMEngine's behaviour. Stale temporary files of a killed run (this
+    package's temporaries of the files this hook writes: checkpoints, best
+    checkpoints, ``last_checkpoint``) are removed in ``before_train``.
     """
 
     _atomic = False  # decided in before_train, once out_dir is known
@@ -65,9 +68,21 @@ class AtomicCheckpointHook(CheckpointHook):
             self.backend_args = dict(backend='atomic_local')
         super().before_train(runner)
         if self._atomic and is_main_process():
-            for path in remove_stale_temporaries(self.out_dir):
-                runner.logger.warning(
-                    f'removed {path}, left by a run killed while saving')
+            for folder in dict.fromkeys([self.out_dir, runner.work_dir]):
+                for path in remove_stale_temporaries(
+                        folder, self._writes_file_named):
+                    runner.logger.warning(
+                        f'removed {path}, left by a run killed while saving')
+
+    def _writes_file_named(self, name: str) -> bool:
+        """Whether this hook writes files called ``name``: a checkpoint
+        (``filename_tmpl``), a best checkpoint or ``last_checkpoint``."""
+        steps = ''.join(
+            re.escape(text) + (r'\d+' if field is not None else '')
+            for text, field, _, _ in string.Formatter().parse(
+                self.filename_tmpl))
+        return name == 'last_checkpoint' or \
+            re.fullmatch(f'(?:best_.+_)?{steps}', name) is not None
 
     def _kept_paths(self) -> set:
         """The checkpoints this hook points at now (never removed)."""
