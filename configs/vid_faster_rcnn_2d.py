@@ -21,5 +21,8 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=35, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-# crash-safe saving (tsm_mm.engine); keeps the base's interval
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# crash-safe saving (tsm_mm.engine); keeps the base's interval. Every frame
+# of a video drawn by --show-dir (DetVisualizationHook wants image items)
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),
+    visualization=dict(type='VideoDetVisualizationHook'))

@@ -83,3 +83,21 @@ def test_mmdet_test_tool_dumps_every_frame(toy_vid_log, toy_vid_root,
         images = json.load(f)['images']
     # mmdet's DumpDetResults kept 2 of 16 (one per video)
     assert frames == sorted((i['video_id'], i['frame_id']) for i in images)
+
+
+def test_mmdet_test_tool_draws_every_frame(toy_vid_log, toy_vid_root,
+                                           toy_vid_ann_dir, tmp_path):
+    ann_file = f'{toy_vid_ann_dir}/imagenet_vid_val.json'
+    run([osp.join(MMDET_TOOLS, 'test.py'),
+         osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'),
+         toy_vid_log[1], '--show-dir', 'vis', '--work-dir', str(tmp_path),
+         '--cfg-options', f'test_dataloader.dataset.data_root={toy_vid_root}/',
+         f'test_dataloader.dataset.ann_file={ann_file}',
+         f'test_evaluator.ann_file={ann_file}'], cwd=str(tmp_path))
+    drawn = sorted(osp.relpath(p, tmp_path).split(osp.sep, 2)[2] for p in
+                   glob.glob(str(tmp_path / '*' / 'vis' / '*' / '*.JPEG')))
+    with open(ann_file) as f:
+        images = json.load(f)['images']
+    # one file per frame, in its video's folder (DetVisualizationHook
+    # raised AttributeError: 'TrackDataSample' has no attribute 'img_path')
+    assert drawn == sorted(i['file_name'].split('/', 1)[1] for i in images)
