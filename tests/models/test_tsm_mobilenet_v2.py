@@ -4,6 +4,8 @@ import onnxruntime as ort
 import pytest
 import torch
 from mmaction.models.backbones import MobileNetV2, MobileNetV2TSM
+from mmaction.registry import MODELS
+from mmengine.registry import DefaultScope
 from random_weights import randomize_weights
 
 from tsm_mm.deploy import export_stream_onnx
@@ -165,3 +167,40 @@ def test_onnx_step_equals_streaming(causal, tmp_path):
         for got, want in zip(outs[:num_feats], expected):
             assert np.abs(got - want.numpy()).max() <= 1e-4 * float(
                 want.abs().max())
+
+
+def test_pretrained2d_as_mmaction_mobilenet_v2_tsm(mmaction_tsm, tmp_path):
+    """``pretrained2d`` of MMAction2's configs and tests. Before:
+    ``TypeError: unexpected keyword argument 'pretrained2d'``.
+
+    True: ``pretrained`` is loaded strictly (a 2D MobileNetV2 checkpoint,
+    as MMAction2; ``MobileNetV2TSM`` keys map too); False: through
+    ``init_cfg`` (non-strict), as MMAction2."""
+    def build(**cfg):
+        with DefaultScope.overwrite_default_scope('mmaction'):
+            return MODELS.build(dict(type='TSMMobileNetV2', **cfg))
+
+    weights = mmaction_tsm.state_dict()
+    plain = {key.replace('.net.', '.'): value
+             for key, value in weights.items()}
+    torch.save(dict(state_dict=plain), tmp_path / 'mobilenet_v2.pth')
+    torch.save(dict(state_dict=weights), tmp_path / 'tsm.pth')
+    partial = dict(plain)
+    del partial['conv1.conv.weight']
+    torch.save(dict(state_dict=partial), tmp_path / 'partial.pth')
+    for pretrained2d, name in ((True, 'mobilenet_v2'), (True, 'tsm'),
+                               (False, 'tsm')):
+        model = build(num_segments=4, pretrained2d=pretrained2d,
+                      pretrained=str(tmp_path / f'{name}.pth'))
+        model.init_weights()
+        loaded = model.state_dict()
+        assert list(loaded) == list(plain)
+        assert all(torch.equal(loaded[k], plain[k]) for k in plain)
+        assert model.pretrained2d is pretrained2d
+    strict = build(pretrained2d=True,
+                   pretrained=str(tmp_path / 'partial.pth'))
+    with pytest.raises(RuntimeError, match='conv1.conv.weight'):
+        strict.init_weights()
+    # MMAction2's unit tests build it with no checkpoint at all
+    build(pretrained2d=False).init_weights()
+    build().init_weights()

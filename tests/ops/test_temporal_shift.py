@@ -118,6 +118,21 @@ def test_bad_arguments(kwargs, match):
         temporal_shift(torch.zeros(8, 16, 2, 2), **kwargs)
 
 
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(num_segments=2.5), r'num_segments must be an int >= 1, got 2\.5 '
+     r'\(float\)'),
+    (dict(num_segments='4'), r"num_segments must be an int >= 1, got '4'"),
+    (dict(num_segments=True), r'num_segments must be an int >= 1, got True'),
+    (dict(num_segments=4, shift_div=8.5), r'shift_div must be an int, got '
+     r'8\.5 \(float\)'),
+])
+def test_argument_types(kwargs, match):
+    """Before: 2.5 gave 'not a multiple', 8.5 'slice indices must be
+    integers', '4' a comparison error, True ran as 1."""
+    with pytest.raises(TypeError, match=match):
+        temporal_shift(torch.zeros(8, 16, 2, 2), **kwargs)
+
+
 @pytest.mark.parametrize('direction', ['bidirectional', 'causal'])
 def test_traced_shift_follows_its_input(direction):
     # tracing records the concatenation form, never a constant

@@ -27,6 +27,8 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
+from ..ops.temporal_shift import check_int
+
 # what a step names: its streams, their frames and videos' lengths
 StreamIds = Sequence[Hashable]
 FrameIds = Optional[Sequence[int]]
@@ -48,13 +50,35 @@ class StreamOrderError(ValueError):
         self.row, self.stream_id = row, stream_id
 
 
+class RepeatedStreamError(StreamOrderError):
+    """A stream gave two frames in one step; ``row`` is the second."""
+
+
 @dataclass
 class _Stream:
-    """The committed state of one stream."""
+    """The committed state of one stream.
+
+    ``interrupted`` is the frame it expected when a frame 0 restarted it
+    (None if it never was): that frame arriving later means two videos
+    share the stream's id.
+    """
     caches: Dict[int, Tensor]  # shift site -> (1, fold, H, W)
     next_frame: int
     length: Optional[int]
     last_step: int
+    interrupted: Optional[int] = None
+
+
+def _check_hashable(stream_ids: Sequence[Hashable]) -> None:
+    """Refuse a stream id that cannot key a dict, naming it."""
+    for row, sid in enumerate(stream_ids):
+        try:
+            hash(sid)
+        except TypeError:
+            raise TypeError(
+                f'stream id {sid!r} (row {row}, {type(sid).__name__}) is not '
+                'hashable: name each stream by an int or str (e.g. its '
+                'video id)') from None
 
 
 @dataclass
@@ -147,12 +171,14 @@ class StreamCaches:
         """One frame of each stream; committed as one, or not at all.
 
         Args:
-            stream_ids (Sequence[Hashable]): Distinct streams.
-            frame_ids (Sequence[int], optional): The frame of each stream:
-                0 (re)starts it, any other must be the one it expects. None
-                continues each stream (a new one starts at frame 0).
-            lengths (Sequence[int | None], optional): Each stream's length:
-                a stream is released once it reached it.
+            stream_ids (Sequence[Hashable]): Distinct, hashable streams.
+            frame_ids (Sequence[int], optional): The frame of each stream,
+                an int >= 0 (numpy ints too): 0 (re)starts it, any other
+                must be the one it expects. None continues each stream (a
+                new one starts at frame 0).
+            lengths (Sequence[int | None], optional): Each stream's length
+                (an int >= 1 or None): a stream is released once it
+                reached it.
 
         Yields:
             StreamStep: The step; its new caches are staged by
@@ -173,9 +199,14 @@ class StreamCaches:
                frame_ids: Optional[Sequence[int]],
                lengths: Optional[Sequence[Optional[int]]]) -> StreamStep:
         """Check the declared frames against the committed state."""
-        if len(set(stream_ids)) != len(stream_ids):
-            raise ValueError(f'a stream may give one frame per step, got '
-                             f'stream_ids={stream_ids}')
+        _check_hashable(stream_ids)
+        first: Dict[Hashable, int] = {}
+        for row, sid in enumerate(stream_ids):
+            if first.setdefault(sid, row) != row:
+                raise RepeatedStreamError(
+                    f'a stream may give one frame per step, got stream_ids='
+                    f'{stream_ids} (stream {sid!r} at rows {first[sid]} and '
+                    f'{row})', row, sid)
         if len(stream_ids) > self.max_streams:
             raise ValueError(
                 f'a step of {len(stream_ids)} streams exceeds max_streams='
@@ -183,25 +214,48 @@ class StreamCaches:
         lengths = [None] * len(stream_ids) if lengths is None else \
             list(lengths)
         expected = [self.next_frame(sid) for sid in stream_ids]
-        frame_ids = expected if frame_ids is None else \
-            [int(f) for f in frame_ids]
+        frame_ids = expected if frame_ids is None else list(frame_ids)
         if not len(lengths) == len(frame_ids) == len(stream_ids):
             raise ValueError(
                 f'got {len(stream_ids)} stream_ids, {len(frame_ids)} '
                 f'frame_ids and {len(lengths)} lengths')
+        frame_ids = [self._checked(sid, 'frame_id', frame, 0)
+                     for sid, frame in zip(stream_ids, frame_ids)]
+        lengths = [None if length is None else
+                   self._checked(sid, 'length', length, 1)
+                   for sid, length in zip(stream_ids, lengths)]
         for row, (sid, frame, want) in enumerate(
                 zip(stream_ids, frame_ids, expected)):
             if frame != 0 and frame != want:
-                why = self._released.get(sid)
-                raise StreamOrderError(
-                    f'stream {sid!r}: frame {frame} arrived but the stream '
-                    f'expects frame {want}'
-                    + (f' (it was released: {why})' if why else '')
-                    + '; feed each stream in frame order (frame 0 '
-                    'restarts it)', row, sid)
+                raise StreamOrderError(self._order_message(sid, frame, want),
+                                       row, sid)
         restarts = {sid for sid, frame in zip(stream_ids, frame_ids)
                     if frame == 0}
         return StreamStep(stream_ids, frame_ids, lengths, restarts)
+
+    @staticmethod
+    def _checked(stream_id: Hashable, name: str, value, low: int) -> int:
+        """``value`` as an int >= ``low``, or an error naming the stream."""
+        try:
+            return check_int(value, name, low)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f'stream {stream_id!r}: {err}') from None
+
+    def _order_message(self, stream_id: Hashable, frame: int,
+                       want: int) -> str:
+        """Why ``frame`` cannot follow: a released stream, an id that two
+        videos share (a frame 0 interrupted it at this frame), a skip."""
+        why = self._released.get(stream_id)
+        stream = self._streams.get(stream_id)
+        shared = stream is not None and stream.interrupted == frame
+        return (f'stream {stream_id!r}: frame {frame} arrived but the stream '
+                f'expects frame {want}'
+                + (f' (it was released: {why})' if why else '')
+                + (f'; stream id {stream_id!r} is shared by two videos: '
+                   'frame 0 restarted it when it expected frame '
+                   f'{frame}, and frame {frame} came now; give each video '
+                   'its own stream id' if shared else '')
+                + '; feed each stream in frame order (frame 0 restarts it)')
 
     def _commit(self, step: StreamStep) -> None:
         """Make the step's caches and counters current, then release."""
@@ -219,14 +273,16 @@ class StreamCaches:
         for sid, frame, length in zip(step.stream_ids, step.frame_ids,
                                       step.lengths):
             old = self._streams.pop(sid, None)
-            caches = {} if old is None or sid in step.restarts else \
-                old.caches
+            restarted = old is not None and sid in step.restarts
+            caches = {} if old is None or restarted else old.caches
             caches.update(staged.get(sid, {}))
             self._released.pop(sid, None)
             if length is not None and frame + 1 >= length:
                 continue  # the video ended: its state goes
+            interrupted = old.next_frame if restarted else \
+                None if old is None else old.interrupted
             self._streams[sid] = _Stream(caches, frame + 1, length,
-                                         self._steps)
+                                         self._steps, interrupted)
         self._steps += 1
         self._release_idle_and_excess()
 
@@ -330,6 +386,9 @@ class StreamCaches:
         """Forget the state of ``stream_ids``, or of every stream."""
         if self._open is not None:
             raise RuntimeError('cannot reset streams while a step runs')
+        if stream_ids is not None:
+            stream_ids = list(stream_ids)
+            _check_hashable(stream_ids)
         for sid in list(self._streams) if stream_ids is None else stream_ids:
             self._streams.pop(sid, None)
             self._released.pop(sid, None)

@@ -15,7 +15,8 @@ from it:
   :func:`swap_slot_` swaps the slot in place (undone by
   :func:`restore_slot_`), moving 3 slots instead of copying the frame.
 """
-from typing import Optional, Tuple
+import numbers
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -29,12 +30,36 @@ _PAST_SLOT = {direction: offsets.index(-1)
               if sorted(offsets) == [-1, 0]}
 
 
+def check_int(value: Any, name: str, low: Optional[int] = None) -> int:
+    """``value`` as an int (>= ``low``), else an error naming ``name``.
+
+    Numpy integers are ints; bools, floats and strings are refused.
+
+    Args:
+        value: The argument.
+        name (str): Its name, for the message.
+        low (int, optional): The smallest value allowed.
+
+    Returns:
+        int: ``value``.
+    """
+    rule = 'an int' if low is None else f'an int >= {low}'
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f'{name} must be {rule}, got {value!r} '
+                        f'({type(value).__name__})')
+    if low is not None and value < low:
+        raise ValueError(f'{name} must be {rule}, got {value!r}')
+    return int(value)
+
+
 def shift_fold(x: Tensor, num_segments: int, shift_div: int) -> int:
     """Validate the arguments and return ``fold``, the channels per slot."""
     if x.dim() != 4:
         raise ValueError(
             f'x must be (N*T, C, H, W), got shape {tuple(x.shape)}')
-    if num_segments < 1 or x.shape[0] % num_segments:
+    check_int(num_segments, 'num_segments', 1)
+    check_int(shift_div, 'shift_div')
+    if x.shape[0] % num_segments:
         raise ValueError(f'x.shape[0]={x.shape[0]} is not a multiple of '
                          f'num_segments={num_segments}')
     if not 2 <= shift_div <= x.shape[1]:
@@ -45,7 +70,7 @@ def shift_fold(x: Tensor, num_segments: int, shift_div: int) -> int:
 
 def offsets_of(direction: str) -> Tuple[int, int]:
     """The frame offset of each slot under ``direction`` (see the rule)."""
-    if direction not in OFFSETS:
+    if not isinstance(direction, str) or direction not in OFFSETS:
         raise ValueError(f'direction must be one of {DIRECTIONS}, '
                          f'got {direction!r}')
     return OFFSETS[direction]

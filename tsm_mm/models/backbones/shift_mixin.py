@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from ...ops import temporal_shift
 from ...ops.temporal_shift import (
+    check_int,
     concat_shift_step,
     offsets_of,
     restore_slot_,
@@ -48,6 +49,12 @@ from ..stream_caches import (
 
 # (x, site) -> shifted x: how the shift sites run in the current mode
 ShiftFn = Callable[[Tensor, int, int], Tensor]
+# what running a bidirectional model causally cost on the toy actions
+# (README, recognition table): the user should hear it once
+BIDIRECTIONAL_STREAM_COST = (
+    'on the toy actions a bidirectional R-18 scored 99.2% top-1 offline but '
+    '70.8% run causally, where one trained causally scored 97.5% frame by '
+    'frame')
 
 
 class _ShiftHook:
@@ -93,7 +100,7 @@ class TemporalShiftMixin:
 
     The shift has no parameters, so it is added as forward pre-hooks on the
     shifted modules: the state-dict keys stay those of the 2D backbone.
-    Subclasses call :meth:`_init_shift` then :meth:`_add_shift_site`.
+    Subclasses call :meth:`_init_shift` then :meth:`_add_shift_sites`.
     """
 
     def _init_shift(self, num_segments: int, shift_div: int,
@@ -109,41 +116,67 @@ class TemporalShiftMixin:
             max_idle_steps (int): Steps after which an unfed stream goes.
         """
         offsets_of(direction)  # refuses an unknown direction
-        for name, value, low in (('num_segments', num_segments, 1),
-                                 ('shift_div', shift_div, 2)):
-            if value < low:
-                raise ValueError(f'{name} must be >= {low}, got {value}')
-        self.num_segments = num_segments
-        self.shift_div = shift_div
+        self.num_segments = check_int(num_segments, 'num_segments', 1)
+        self.shift_div = check_int(shift_div, 'shift_div', 2)
         self.direction = direction
         self.num_shift_sites = 0
+        self._warned_causal_run = False
         self.stream_caches = StreamCaches(max_streams, max_idle_steps)
         self._shift_mode: Optional[ShiftFn] = None  # None: offline
         # (input's slot, its own values) of the site that runs swapped; a
         # list, set per site without nn.Module.__setattr__'s cost
         self._swapped: List[Tuple[Tensor, Tensor]] = []
 
-    def _add_shift_site(self, module: nn.Module, num_segments: int) -> None:
-        """Shift the input of ``module`` over clips of ``num_segments``.
+    def _add_shift_sites(self, sites: Sequence[Tuple[nn.Module, int]]
+                         ) -> None:
+        """Shift the input of each module over clips of its num_segments.
 
         Refuses a backbone of ``num_segments=1`` (training would fill every
-        shifted slot with zeros, while streaming fills it with the past);
-        skips, with a warning, a site of fewer than ``shift_div`` channels
-        (no channel would move, as in the official code).
+        shifted slot with zeros, while streaming fills it with the past),
+        and a ``shift_div`` that leaves no site shifting; skips, with a
+        warning, a site of fewer than ``shift_div`` channels (no channel
+        would move, as in the official code).
+
+        Args:
+            sites (Sequence[tuple[nn.Module, int]]): Each shift site and
+                the frames per clip at its input.
         """
+        if not sites:
+            return
         if self.num_segments < 2:
             raise ValueError(
                 f'{type(self).__name__}: num_segments=1 with the shift on '
                 'trains every shifted slot on zeros, while streaming feeds '
                 'it the previous frame; train on clips (num_segments >= 2) '
                 'or build it with is_shift=False')
-        channels = _in_channels(module)
-        if channels is None:
-            raise TypeError(f'cannot tell the input channels of shift site '
-                            f'{type(module).__name__}')
+        widths = [_in_channels(module) for module, _ in sites]
+        for (module, _), channels in zip(sites, widths):
+            if channels is None:
+                raise TypeError(f'cannot tell the input channels of shift '
+                                f'site {self._site_name(module)}')
+        widest = max(widths)
+        if widest < self.shift_div:
+            raise ValueError(
+                f'{type(self).__name__}: shift_div={self.shift_div} leaves '
+                'no site that shifts: the widest, '
+                f'{self._site_name(sites[widths.index(widest)][0])}, has '
+                f'{widest} input channels, so no channel would move; use '
+                f'shift_div <= {widest} (the paper: 8), or is_shift=False '
+                'for the 2D network')
+        for (module, num_segments), channels in zip(sites, widths):
+            self._add_shift_site(module, num_segments, channels)
+
+    def _site_name(self, module: nn.Module) -> str:
+        """The name of a submodule, for messages."""
+        return next((n for n, m in self.named_modules() if m is module),
+                    type(module).__name__)
+
+    def _add_shift_site(self, module: nn.Module, num_segments: int,
+                        channels: int) -> None:
+        """Shift the input of ``module``, unless it is narrower than
+        ``shift_div`` (skipped with a warning)."""
         if channels < self.shift_div:
-            name = next((n for n, m in self.named_modules() if m is module),
-                        type(module).__name__)
+            name = self._site_name(module)
             print_log(
                 f'{type(self).__name__}: no shift at {name}: its input has '
                 f'{channels} channels, fewer than shift_div='
@@ -174,13 +207,15 @@ class TemporalShiftMixin:
         Inside the block every forward runs frame by frame (causal rule)
         on the rows of ``stream_ids`` (or of ``step.rows(...)``). On a clean
         exit the new caches, frame counters and releases of finished
-        streams are committed together; on an exception none is.
+        streams are committed together; on an exception none is. A
+        backbone built ``direction='bidirectional'`` warns once that it
+        runs causally here, and what that cost.
 
         Args:
             stream_ids (Sequence[Hashable]): Distinct streams, one frame
                 each; an id not seen before (or reset) starts from zeros.
-            frame_ids (Sequence[int], optional): Each stream's frame: 0
-                restarts it, another must be the one it expects (else
+            frame_ids (Sequence[int], optional): Each stream's frame, an int
+                >= 0: 0 restarts it, another must be the one it expects (else
                 :class:`~tsm_mm.models.stream_caches.StreamOrderError`).
                 None continues each stream.
             lengths (Sequence[int | None], optional): Each video's length,
@@ -257,10 +292,11 @@ class TemporalShiftMixin:
 
     @contextmanager
     def _mode(self, shift: ShiftFn) -> Iterator[None]:
-        """Run the shift sites as ``shift`` inside the block."""
+        """Run the shift sites as ``shift`` (a causal step) in the block."""
         if self._shift_mode is not None:
             raise RuntimeError('the backbone is already running a stream '
                                'step or explicit caches')
+        self._warn_if_trained_bidirectional()
         self._shift_mode = shift
         try:
             yield
@@ -268,6 +304,29 @@ class TemporalShiftMixin:
             self._shift_mode = None
             if self._swapped:  # a site raised
                 self._restore_swapped()
+
+    def _warn_if_trained_bidirectional(self) -> None:
+        """Warn, once per backbone, that a bidirectional one runs causally.
+
+        A warning, not a refusal: a bidirectional checkpoint can be run
+        causally (same weights, same slots; built with
+        ``direction='causal'`` it runs so without a word), and the backbone
+        cannot tell at build whether its test loop will stream (1-frame
+        test items do). So the first causal step of a backbone built
+        bidirectional says what that costs.
+        """
+        if self.direction != 'bidirectional' or not self.num_shift_sites \
+                or self._warned_causal_run:
+            return
+        self._warned_causal_run = True
+        print_log(
+            f"{type(self).__name__} was built with direction='bidirectional' "
+            'but runs frame by frame with the causal rule: the channels it '
+            'shifted from the next frame now keep the current one. '
+            f'Measured: {BIDIRECTIONAL_STREAM_COST}. Train models that '
+            "stream with direction='causal'; to run this checkpoint "
+            "causally on purpose, build it with direction='causal' (same "
+            'weights, no warning)', 'current', level=logging.WARNING)
 
     def _restore_swapped(self) -> None:
         """Put back the slot of the site that ran swapped."""
@@ -330,8 +389,8 @@ class StreamingShiftMixin(TemporalShiftMixin):
                          max_idle_steps)
         self.is_shift = is_shift
         if is_shift:
-            for module in self._shift_sites():
-                self._add_shift_site(module, num_segments)
+            self._add_shift_sites([(module, self.num_segments)
+                                   for module in self._shift_sites()])
         self._warn_unless_routed(routed)
 
     def _shift_sites(self) -> List[nn.Module]:

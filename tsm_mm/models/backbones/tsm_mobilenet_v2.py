@@ -3,6 +3,8 @@ from typing import List
 
 from mmaction.models.backbones.mobilenet_v2 import MobileNetV2
 from mmaction.registry import MODELS
+from mmengine.logging import MMLogger
+from mmengine.runner import load_checkpoint
 from torch import nn
 
 from .shift_mixin import TemporalShiftMixin
@@ -38,6 +40,11 @@ class TSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
             Defaults to 8.
         direction (str): ``'bidirectional'`` or ``'causal'`` (online).
             Defaults to ``'bidirectional'``.
+        pretrained2d (bool): As ``MobileNetV2TSM``: ``pretrained`` is a 2D
+            MobileNetV2 checkpoint, loaded strictly by :meth:`init_weights`
+            (``MobileNetV2TSM`` keys load too); False loads it through
+            ``init_cfg``, not strictly. Without ``pretrained`` either
+            initializes from scratch. Defaults to True.
         **kwargs: Other arguments of MMAction2's ``MobileNetV2``
             (``pretrained``, ``widen_factor``, ``out_indices``,
             ``frozen_stages``, ``norm_eval``, ...).
@@ -48,11 +55,23 @@ class TSMMobileNetV2(TemporalShiftMixin, MobileNetV2):
                  is_shift: bool = True,
                  shift_div: int = 8,
                  direction: str = 'bidirectional',
+                 pretrained2d: bool = True,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self._init_shift(num_segments, shift_div, direction)
         self.is_shift = is_shift
+        self.pretrained2d = pretrained2d
         if is_shift:
-            for block in residual_blocks(self):
-                self._add_shift_site(block.conv[0], num_segments)
+            self._add_shift_sites([(block.conv[0], self.num_segments)
+                                   for block in residual_blocks(self)])
         self.register_load_state_dict_pre_hook(_accept_resnet_tsm_keys)
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` strictly when ``pretrained2d`` (as
+        ``MobileNetV2TSM``), else initialize through ``init_cfg``."""
+        if self.pretrained2d and isinstance(self.pretrained, str):
+            load_checkpoint(self, self.pretrained, map_location='cpu',
+                            strict=True,
+                            logger=MMLogger.get_current_instance())
+            return
+        super().init_weights()

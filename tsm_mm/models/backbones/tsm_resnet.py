@@ -6,12 +6,18 @@ from mmaction.registry import MODELS
 from mmcv.cnn import NonLocal3d
 from torch import Tensor, nn
 
+from ...ops.temporal_shift import check_int
 from .shift_mixin import TemporalShiftMixin, blockres_blocks
 
 SHIFT_PLACES = ('blockres', 'block')
 # key segments of ResNetTSM's wrappers: TemporalShift / TemporalPool (.net),
 # NL3DWrapper (.block); tsm_mm keeps the wrapped modules' own keys
 WRAPPER_SEGMENTS = ('net', 'block')
+
+
+class ShiftPlaceError(ValueError, NotImplementedError):
+    """An unknown ``shift_place``: a ValueError, and the NotImplementedError
+    MMAction2's ``ResNetTSM`` raises, so callers catching either work."""
 
 
 def _temporal_pool(x: Tensor, num_segments: int) -> Tensor:
@@ -152,9 +158,11 @@ class TSMResNet(TemporalShiftMixin, ResNet):
                  non_local_cfg: Optional[Dict] = None,
                  pretrained2d: bool = True,
                  **kwargs) -> None:
-        if shift_place not in SHIFT_PLACES:
-            raise ValueError(f'shift_place must be one of {SHIFT_PLACES}, '
-                             f'got {shift_place!r}')
+        if not isinstance(shift_place, str) or \
+                shift_place not in SHIFT_PLACES:
+            raise ShiftPlaceError(f'shift_place must be one of '
+                                  f'{SHIFT_PLACES}, got {shift_place!r}')
+        num_segments = check_int(num_segments, 'num_segments', 1)
         if temporal_pool and num_segments % 2:
             raise ValueError('temporal_pool needs an even num_segments, got '
                              f'{num_segments}')
@@ -180,19 +188,20 @@ class TSMResNet(TemporalShiftMixin, ResNet):
         self.non_local_blocks: List[str] = []
         if temporal_pool:
             layers[1].register_forward_pre_hook(self._pool_hook)
+        segments = [num_segments // 2 if temporal_pool and i else
+                    num_segments for i in range(len(layers))]
+        shifted = set(blockres_blocks(layers))
+        sites = [(block if shift_place == 'block' else block.conv1,
+                  segments[i]) for i, layer in enumerate(layers)
+                 for block in layer
+                 if shift_place == 'block' or block in shifted]
+        if is_shift:
+            self._add_shift_sites(sites)
         for i, layer in enumerate(layers):
-            segments = num_segments // 2 if temporal_pool and i else \
-                num_segments
-            if is_shift:
-                shifted = list(layer) if shift_place == 'block' else [
-                    block.conv1 for block in blockres_blocks(layers)
-                    if block in list(layer)]
-                for site in shifted:
-                    self._add_shift_site(site, segments)
             for j, block in enumerate(layer):
                 if non_local_flags[i][j]:
                     self._add_non_local(f'{self.res_layers[i]}.{j}', block,
-                                        segments)
+                                        segments[i])
         self.register_load_state_dict_pre_hook(_accept_resnet_tsm_keys)
 
     def _add_non_local(self, name: str, block: nn.Module,

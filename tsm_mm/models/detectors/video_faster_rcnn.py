@@ -9,7 +9,16 @@ from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
 from torch import Tensor
 
-from ..stream_caches import StreamOrderError
+from ..stream_caches import RepeatedStreamError, StreamOrderError
+
+# how a test loop must feed the streams: one frame of a video per batch,
+# each video in frame order
+_BATCH_HINT = ('a batch may hold one frame of each video: to batch several '
+               "videos, set the test dataloader's batch_sampler=dict(type="
+               "'VideoInterleavedBatchSampler') (tsm_mm.datasets.samplers), "
+               'or batch_size=1')
+_ORDER_HINT = ('feed each video in frame order (TrackImgSampler or '
+               'VideoInterleavedBatchSampler)')
 
 
 def _routed(backbone: ConfigType) -> ConfigType:
@@ -107,10 +116,10 @@ class VideoFasterRCNN(FasterRCNN):
                                         [samples[i] for i in rows], rescale)
         except StreamOrderError as err:
             path = samples[err.row].metainfo.get('img_path')
-            raise StreamOrderError(
-                f'{err} [{path}]; feed each video in frame order '
-                '(TrackImgSampler or VideoInterleavedBatchSampler)',
-                err.row, err.stream_id) from err
+            hint = _BATCH_HINT if isinstance(err, RepeatedStreamError) \
+                else _ORDER_HINT
+            raise type(err)(f'{err} [{path}]; {hint}', err.row,
+                            err.stream_id) from err
         return batch_data_samples
 
     @staticmethod
