@@ -16,7 +16,9 @@ def parse_args() -> argparse.Namespace:
                         help='ILSVRC2015 folder (Data/, Annotations/, '
                         'ImageSets/ with the FGFA lists)')
     parser.add_argument('--out', required=True,
-                        help='folder for the json files')
+                        help='folder for the json files and conversion.json, '
+                        'which records the set they form (a dataset refuses '
+                        'a set that a crash left half replaced)')
     parser.add_argument('--splits', nargs='+', default=list(SPLIT_JSONS),
                         choices=list(SPLIT_JSONS))
     parser.add_argument('--mmtracking-key-frames', action='store_true',

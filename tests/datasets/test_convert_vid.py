@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from tsm_mm.datasets import convert_vid
+from tsm_mm.datasets import conversion_stamp, convert_vid
 from tsm_mm.datasets.cocovid_builder import fit_box
 from tsm_mm.datasets.convert_vid import convert_imagenet_vid
 from tsm_mm.datasets.vid_classes import VID_CLASSES, VID_SYNSETS
@@ -231,7 +231,7 @@ def test_lists_dir_and_cli(broken_root, tmp_path, monkeypatch):
         osp.join(osp.dirname(__file__), '../../tools/convert_imagenet_vid.py'),
         run_name='__main__')
     assert sorted(os.listdir(tmp_path / 'ann')) == [
-        'imagenet_det_train.json', 'imagenet_vid_val.json'
+        'conversion.json', 'imagenet_det_train.json', 'imagenet_vid_val.json'
     ]
     per_video = defaultdict(int)
     for image in load(str(tmp_path / 'ann'), 'val')['images']:
@@ -321,16 +321,15 @@ def test_splits_are_replaced_all_or_none(toy_vid_root, tmp_path,
     third = out / names[2]
     if blocker == 'disk_full':
         third.write_text('{"old": "det"}')
-        real_dump, calls = convert_vid.dump, []
+        real_dump = conversion_stamp.dump
 
         def dump(content, file, file_format):
-            calls.append(file)
-            if len(calls) == 3:
+            if osp.basename(file.name) == names[2]:
                 file.write('{"partial')
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return real_dump(content, file, file_format=file_format)
 
-        monkeypatch.setattr(convert_vid, 'dump', dump)
+        monkeypatch.setattr(conversion_stamp, 'dump', dump)
         error = OSError
     else:
         third.mkdir()

@@ -612,8 +612,13 @@ def test_test_video_frame_ids_without_gap(private_vid, drop, words):
     with pytest.raises(ValueError, match=re.escape(
             f"{path}: video 'a' (video_id 1) has {words}")):
         build(path, test_mode=True, pipeline=make_test_pipeline())
-    # training clips need no frame_id 0..n-1
-    assert build(path, key_frames='all').get_len_per_video(0) == 7
+    if drop == {0}:  # training clips need consecutive frames, not from 0
+        assert build(path, key_frames='all').get_len_per_video(0) == 7
+    else:  # a gap: a clip would take a frame two steps away as neighbour
+        with pytest.raises(ValueError, match=re.escape(
+                f"{path}: video 'a' (video_id 1) has frame_ids 0..7 over 7 "
+                'frames; frame_id 4 is missing')):
+            build(path, key_frames='all')
 
 
 def test_repeated_frame_id_names_the_video(private_vid):

@@ -1,6 +1,7 @@
 """Test fixture: a detector that echoes each frame's ground truth, with
 misses and false boxes that depend on the frame, so that the mAP changes
-with the set of frames scored. Registered as ``GTEchoDetector``."""
+with the set of frames scored (``invert=True``: every box given as
+x2, y1, x1, y2). Registered as ``GTEchoDetector``."""
 from typing import List
 
 import torch
@@ -28,8 +29,9 @@ def echo(video_id: int, frame_id: int, boxes: List[List[float]],
 class GTEchoDetector(BaseModel):
     """Predicts :func:`echo` of the raw GT (``instances``) of each frame."""
 
-    def __init__(self, data_preprocessor=None) -> None:
+    def __init__(self, data_preprocessor=None, invert=False) -> None:
         super().__init__(data_preprocessor=data_preprocessor)
+        self.invert = invert
         self.unused = nn.Parameter(torch.zeros(1))
 
     def forward(self, inputs, data_samples=None, mode='predict'):
@@ -41,8 +43,11 @@ class GTEchoDetector(BaseModel):
                 pred = echo(meta['video_id'], meta['frame_id'],
                             [i['bbox'] for i in frame.instances],
                             [i['bbox_label'] for i in frame.instances])
+                bboxes = torch.tensor(pred['bboxes']).view(-1, 4)
+                if self.invert:
+                    bboxes = bboxes[:, [2, 1, 0, 3]]
                 frame.pred_instances = InstanceData(
-                    bboxes=torch.tensor(pred['bboxes']).view(-1, 4),
+                    bboxes=bboxes,
                     scores=torch.tensor(pred['scores']),
                     labels=torch.tensor(pred['labels'], dtype=torch.long))
         return data_samples

@@ -1,4 +1,6 @@
 """vid_map / motion_iou against hand-computed values and a loop reference."""
+import re
+
 import numpy as np
 import pytest
 
@@ -312,6 +314,17 @@ def test_bad_input_names_the_frame():
     bad = [frame_gt(3, 7, [box(5, 0, 4, 9)], [0])]
     with pytest.raises(ValueError, match=r'gt_annotations\[0\].*x2 >= x1'):
         vid_map([frame_det()], bad, 2)
+    # (N, 5) boxes: 4 x 5 numbers would reshape into 5 boxes of 4
+    five = dict(bboxes=np.zeros((4, 5)), scores=np.ones(4),
+                labels=np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match=re.escape(
+            'det_results[0] (video_id, frame_id)=(3, 7): bboxes has shape '
+            '(4, 5); expected (N, 4)')):
+        vid_map([five], gts, 2)
+    with pytest.raises(ValueError, match=re.escape(
+            'gt_annotations[0] (video_id, frame_id)=(3, 7): bboxes has '
+            'shape (1, 5); expected (N, 4)')):
+        vid_map([frame_det()], [dict(gts[0], bboxes=np.zeros((1, 5)))], 2)
 
 
 # ------------------------------------------------- loop reference (devkit)

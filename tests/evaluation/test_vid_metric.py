@@ -1,6 +1,10 @@
 """VIDMetric end to end: TrackDataSample / DetDataSample / dict inputs."""
 import json
 import math
+import os.path as osp
+import pickle
+import re
+import sys
 
 import pytest
 import torch
@@ -10,6 +14,10 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 
 import tsm_mm.evaluation.vid_metric  # registers VIDMetric
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(
+    __file__))), 'engine'))
+from malicious_checkpoints import reduce_eval  # noqa: E402
 
 CLASSES = ('cat', 'dog')
 S_BOX = [0, 0, 99, 99]  # static in frames 0-2: motion 1.0, slow
@@ -223,3 +231,119 @@ def test_without_motion_split_only_map():
     metric = build_metric(motion_ranges=None, classwise=False)
     metric.process({}, track_samples())
     assert metric.evaluate(size=2) == {'vid/mAP': pytest.approx(0.4)}
+
+
+# ------------------------------------------- inputs that would score garbage
+def swapped(sample):
+    """``sample`` with every predicted box's x1 and x2 swapped."""
+    boxes = sample.pred_instances.bboxes
+    sample.pred_instances.bboxes = boxes[:, [2, 1, 0, 3]]
+    return sample
+
+
+def test_no_frames_is_an_error():
+    metric = build_metric()
+    with pytest.raises(ValueError, match='VIDMetric: no frame'):
+        metric.evaluate(size=0)
+
+
+def test_every_box_inverted_is_an_error():
+    metric = build_metric()
+    samples = [swapped(det_sample(*f)) for f in scene()]
+    metric.process({}, samples)
+    with pytest.raises(ValueError, match=re.escape(
+            'VIDMetric: every one of the 5 predicted boxes has x2 < x1 or '
+            'y2 < y1 (first: frame (video_id, frame_id)=(0, 0), box [99.0, '
+            '0.0, 0.0, 99.0])')):
+        metric.evaluate(size=4)
+
+
+def test_some_boxes_inverted_warn(warnings_log):
+    metric = build_metric()
+    samples = [det_sample(*f) for f in scene()]
+    swapped(samples[1])
+    metric.process({}, samples)
+    metric.evaluate(size=4)
+    (message, ) = [m for m in warnings_log if 'x2 < x1' in m]
+    assert message.startswith(
+        'VIDMetric: 1 of 5 predicted boxes have x2 < x1 or y2 < y1 (first: '
+        'frame (video_id, frame_id)=(0, 1), box [329.0, 0.0, 230.0, 99.0])')
+
+
+def test_missing_frames_without_ann_file_warn(warnings_log):
+    # video 0 is 5 frames long (0-2 given), video 1 one frame (given)
+    samples = [det_sample(*f) for f in scene()]
+    for sample in samples:
+        sample.set_metainfo(dict(
+            ori_video_length=5 if sample.video_id == 0 else 1))
+    metric = build_metric()
+    metric.process({}, samples)
+    check(metric.evaluate(size=4), prefix='vid/')  # the frames given
+    (message, ) = [m for m in warnings_log if 'not scored' in m]
+    assert message.startswith(
+        'VIDMetric: 2 frames of 1 of 2 videos were not scored: their '
+        'frame_ids fall short of ori_video_length (first: video_id 0 has 3 '
+        'of 5 frames, frame_id 3 missing)')
+    for sample in samples[:3]:  # video 0 whole: 3 frames
+        sample.set_metainfo(dict(ori_video_length=3))
+    warnings_log.clear()
+    metric.process({}, samples[:3])
+    metric.evaluate(size=1)
+    assert not [m for m in warnings_log if 'not scored' in m]
+
+
+def test_no_ground_truth_at_all_warns(warnings_log):
+    # video 1's one frame: no GT box, one prediction
+    metric = build_metric()
+    metric.process({}, [det_sample(*scene()[3])])
+    assert math.isnan(metric.evaluate(size=1)['vid/mAP'])
+    (message, ) = [m for m in warnings_log if 'no ground truth' in m]
+    assert message.startswith('VIDMetric: no ground truth box of any class '
+                              'in the 1 frames scored: mAP is nan')
+
+
+@pytest.mark.parametrize('change, words', [
+    (lambda s: s.set_metainfo(dict(video_id='abc')),
+     "video_id must be an integer, got 'abc'"),
+    (lambda s: s.set_metainfo(dict(frame_id=1.5)),
+     'frame_id must be an integer, got 1.5'),
+    (lambda s: setattr(s.pred_instances, 'bboxes', torch.zeros(3, 5)),
+     'pred_instances.bboxes has shape (3, 5); expected (N, 4)'),
+    (lambda s: setattr(s.pred_instances, 'scores', torch.zeros(3, 1, 2)),
+     'pred_instances.scores has shape (3, 1, 2); expected (N,)'),
+    (lambda s: s.instances.append(dict(bbox=[1, 2, 3], bbox_label=0)),
+     'instances bbox has shape (3,) in instance 2; expected 4 numbers'),
+])
+def test_bad_frame_is_named(change, words):
+    sample = det_sample(*scene()[0])
+    change(sample)
+    metric = build_metric()
+    with pytest.raises(ValueError, match=re.escape(
+            'VIDMetric: frame (img_id=10, video_id=') + '.*' +
+            re.escape(words)):
+        metric.process({}, [sample])
+
+
+def test_ann_file_pickle_is_refused(tmp_path):
+    path = tmp_path / 'val.pkl'
+    marker = tmp_path / 'ran'
+    with open(path, 'wb') as f:
+        pickle.dump(reduce_eval(str(marker)), f)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + '.*json'):
+        build_metric(ann_file=str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('text, words', [
+    ('', 'is empty'), ('{"images": [', 'not valid json'),
+    ('[]', 'not a CocoVID dict'),
+    ('{"images": [{"id": 1, "file_name": "a/0.JPEG"}], "categories": [],'
+     ' "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox":'
+     ' [0, 0, NaN, 5]}]}', 'annotations[0] (id 1)'),
+])
+def test_ann_file_faults_name_the_file(tmp_path, text, words):
+    path = tmp_path / 'val.json'
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f'{path}: ') + '.*' +
+                       re.escape(words)):
+        build_metric(ann_file=str(path))

@@ -22,7 +22,9 @@ from tsm_mm.evaluation import vid_map
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, osp.join(osp.dirname(HERE), 'engine'))
 from gt_echo_detector import echo  # noqa: E402
+from malicious_checkpoints import reduce_eval  # noqa: E402
 
 CLASSES = ('horse', 'tiger', 'zebra')  # the toy configs' order
 LENGTHS = (8, 5, 3)  # frames kept of the three val videos
@@ -186,3 +188,35 @@ def test_test_tool_dumps_every_frame(uneven_val, tmp_path):
     # written atomically: no temporary file is left beside it
     assert [n for n in os.listdir(tmp_path) if 'predictions' in n] == \
         ['predictions.pkl']
+
+
+def test_test_tool_refuses_a_pickled_ann_file(uneven_val, tmp_path):
+    """``--cfg-options test_evaluator.ann_file=x.pkl`` is refused before
+    anything reads it: the payload does not run."""
+    config, checkpoint, env = echo_tool_files(uneven_val, tmp_path)
+    crafted = str(tmp_path / 'annotations.pkl')
+    marker = tmp_path / 'payload.ran'
+    with open(crafted, 'wb') as f:
+        pickle.dump(reduce_eval(str(marker)), f)
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', config, checkpoint,
+         '--cfg-options', f'test_evaluator.ann_file={crafted}'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert not marker.exists()
+    assert proc.returncode != 0, output[-3000:]
+    assert f'{crafted}: annotation files are read as json only' in output, \
+        output[-3000:]
+
+
+def test_runner_test_refuses_inverted_boxes(uneven_val, tmp_path):
+    """A detector whose boxes are all x2 < x1 fails the test run, naming
+    a frame, instead of reporting mAP 0.0."""
+    data_root, ann_file = uneven_val
+    cfg = echo_config(data_root, ann_file, str(tmp_path / 'work'))
+    cfg.model.invert = True
+    with pytest.raises(ValueError, match=re.escape(
+            'VIDMetric: every one of the ') + r'\d+' + re.escape(
+                ' predicted boxes has x2 < x1 or y2 < y1 (first: frame '
+                '(video_id, frame_id)=(100, 0)')):
+        Runner.from_cfg(cfg).test()

@@ -2,22 +2,22 @@
 
 Everything is parsed and checked first (:mod:`.ilsvrc_files`, built by
 :class:`.cocovid_builder.CocoVIDBuilder`); the json files are written only
-then, all or none (:func:`tsm_mm.utils.atomic_paths`).
+then, as one stamped set (:func:`.conversion_stamp.dump_stamped_set`).
 """
 import logging
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
-from mmengine.fileio import dump
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from ..utils.atomic_write import atomic_paths, naming_target
 from .cocovid_builder import CocoVIDBuilder, fit_box, vid_categories
+from .conversion_stamp import MANIFEST, dump_stamped_set
 from .ilsvrc_files import (
     check_video_frames,
     find_list,
+    image_size,
     parse_xml,
     read_image_list,
     read_video_list,
@@ -25,8 +25,7 @@ from .ilsvrc_files import (
 
 __all__ = [
     'SPLIT_JSONS', 'SPLIT_LISTS', 'convert_det_split',
-    'convert_imagenet_vid', 'convert_vid_split', 'dump_all_or_none',
-    'fit_box', 'vid_categories'
+    'convert_imagenet_vid', 'convert_vid_split', 'fit_box', 'vid_categories'
 ]
 
 SPLIT_LISTS = {
@@ -46,13 +45,45 @@ def _warn(message: Optional[str]) -> None:
         print_log(message, logger='current', level=logging.WARNING)
 
 
+class _JpegSizes:
+    """Image sizes from the JPEG headers, and those that differ from their
+    XML, counted for one warning (per video, or per DET split)."""
+
+    def __init__(self) -> None:
+        self.num_images = self.num_differ = 0
+        self.first = ''
+
+    def size(self, image: str, xml_path: str, xml_size: Tuple[int, int]
+             ) -> Tuple[int, int]:
+        """The JPEG's (width, height), counted if not ``xml_size``."""
+        real = image_size(image)
+        self.num_images += 1
+        if real != xml_size and not self.num_differ:
+            self.first = (f'{image} is {real[0]}x{real[1]}, {xml_path} says '
+                          f'{xml_size[0]}x{xml_size[1]}')
+        self.num_differ += real != xml_size
+        return real
+
+    def message(self, what: str, unit: str) -> Optional[str]:
+        """The warning for ``what`` (a video or split); None if all
+        matched."""
+        if not self.num_differ:
+            return None
+        return (f'{what}: {self.num_differ} of {self.num_images} {unit} are '
+                f'not the size their XML says (first: {self.first}); the '
+                "json takes the JPEG's size, boxes are fitted to it")
+
+
 def convert_vid_split(root: str,
                       split: str,
                       mmtracking_key_frames: bool = False) -> dict:
     """Parse the VID ``'train'`` or ``'val'`` videos of FGFA's list.
 
     Train keeps every frame of each listed video and marks FGFA's key
-    frames ``is_vid_train_frame=True`` (0-based indices, as given).
+    frames ``is_vid_train_frame=True`` (0-based indices, as given). Frames
+    must be named ``%06d.JPEG`` / ``%06d.xml`` from 0; each JPEG's size is
+    read from its header and kept where the XML says another (one warning
+    per such video); an empty or unreadable JPEG is refused.
 
     Args:
         root (str): The ILSVRC2015 folder.
@@ -76,13 +107,18 @@ def convert_vid_split(root: str,
         check_video_frames(ann_dir, '.xml', num_frames, list_path)
         video_id = coco.add_video(snippet)
         instance_ids: Dict[str, int] = {}
+        sizes = _JpegSizes()
         for frame_id in range(num_frames):
             xml_path = osp.join(ann_dir, f'{frame_id:06d}.xml')
             width, height, objects = parse_xml(xml_path)
+            width, height = sizes.size(
+                osp.join(data_dir, f'{frame_id:06d}.JPEG'), xml_path,
+                (width, height))
             coco.add_image(
                 video_id, frame_id, f'{snippet}/{frame_id:06d}.JPEG', width,
                 height, split == 'train' and frame_id + shift in key_frames,
                 objects, instance_ids, xml_path)
+        _warn(sizes.message(snippet, 'frames'))
         progress.update()
     _warn(coco.fixed_boxes_message(split))
     return coco.to_dict()
@@ -93,7 +129,8 @@ def convert_det_split(root: str) -> dict:
 
     Each image is its own one-frame video (``frame_id`` 0) so a video
     dataset can read it; each object is its own instance; objects outside
-    the 30 VID classes are left out.
+    the 30 VID classes are left out. Image sizes come from the JPEG
+    headers, as in :func:`convert_vid_split` (one warning for the split).
 
     Returns:
         dict: The CocoVID content (categories, videos, images, annotations).
@@ -101,6 +138,7 @@ def convert_det_split(root: str) -> dict:
     list_path = find_list(root, SPLIT_LISTS['det'])
     names = read_image_list(list_path)
     coco = CocoVIDBuilder()
+    sizes = _JpegSizes()
     progress = ProgressBar(len(names))
     for name in names:
         image = osp.join(root, 'Data', 'DET', f'{name}.JPEG')
@@ -109,28 +147,14 @@ def convert_det_split(root: str) -> dict:
                                     f'{list_path}')
         xml_path = osp.join(root, 'Annotations', 'DET', f'{name}.xml')
         width, height, objects = parse_xml(xml_path, video=False)
+        width, height = sizes.size(image, xml_path, (width, height))
         video_id = coco.add_video(name)
         coco.add_image(video_id, 0, f'{name}.JPEG', width, height, True,
                        objects, {}, xml_path)
         progress.update()
+    _warn(sizes.message('det', 'images'))
     _warn(coco.fixed_boxes_message('det'))
     return coco.to_dict()
-
-
-def dump_all_or_none(contents: Dict[str, dict]) -> None:
-    """Write several json files so that either all or none change.
-
-    Args:
-        contents (dict[str, dict]): Target path -> json content.
-
-    Raises:
-        OSError: A file cannot be written (the message names it) or a
-            target is a folder (refused before anything is written).
-    """
-    with atomic_paths(list(contents)) as temps:
-        for (path, content), tmp in zip(contents.items(), temps):
-            with open(tmp, 'w') as f, naming_target(path):
-                dump(content, f, file_format='json')
 
 
 def convert_imagenet_vid(root: str,
@@ -145,8 +169,12 @@ def convert_imagenet_vid(root: str,
     ``imagenet_vid_val.json`` and ``imagenet_det_train.json`` to
     ``out_dir``. ``file_name`` is relative to ``Data/VID`` or ``Data/DET``.
     All splits are parsed before any file is written, and the files are
-    replaced all or none (:func:`dump_all_or_none`). Boxes reaching outside
-    their image are clipped, inverted or zero-area ones dropped, with one
+    replaced all or none, as one set: each json carries the conversion's
+    id in ``info`` and ``out_dir/conversion.json`` records it, so that a
+    dataset refuses a file of a set whose switch a crash interrupted
+    (:mod:`.conversion_stamp`). Image sizes are the JPEGs' (a differing XML
+    size is warned about, once per video). Boxes reaching outside their
+    image are clipped, inverted or zero-area ones dropped, with one
     warning per split saying how many and in which files.
 
     Args:
@@ -172,8 +200,8 @@ def convert_imagenet_vid(root: str,
     os.makedirs(out_dir, exist_ok=True)
     paths = {split: osp.join(out_dir, SPLIT_JSONS[split])
              for split in contents}
-    dump_all_or_none({paths[split]: content
-                      for split, content in contents.items()})
+    conversion_id = dump_stamped_set(
+        {paths[split]: content for split, content in contents.items()})
     for split, content in contents.items():
         num_keys = sum(i['is_vid_train_frame'] for i in content['images'])
         num_instances = len({a['instance_id']
@@ -183,4 +211,6 @@ def convert_imagenet_vid(root: str,
             f'{len(content["images"])} images ({num_keys} train frames), '
             f'{len(content["annotations"])} boxes, {num_instances} '
             f'instances -> {paths[split]}', logger='current')
+    print_log(f'conversion {conversion_id}, recorded in '
+              f'{osp.join(out_dir, MANIFEST)}', logger='current')
     return paths

@@ -1,5 +1,6 @@
-"""Reading the ILSVRC2015 layout: FGFA's lists, frame folders, and the
-per-frame (VID) or per-image (DET) annotation XML.
+"""Reading the ILSVRC2015 layout: FGFA's lists, frame folders, the size of
+each JPEG (from its header), and the per-frame (VID) or per-image (DET)
+annotation XML.
 
 Every reader checks what it reads and names the file (and line) at fault.
 """
@@ -9,12 +10,15 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Set, Tuple
 
+from PIL import Image, UnidentifiedImageError
+
 from .vid_classes import VID_SYNSETS
 
 # FGFA keeps its lists in ImageSets/, mmtracking in Lists/.
 LIST_DIRS = ('ImageSets', 'Lists')
 CATEGORY_IDS = {synset: i for i, synset in enumerate(VID_SYNSETS, 1)}
 _SYNSET = re.compile(r'n\d{8}')
+_FRAME_STEM = re.compile(r'\d{6}')
 
 
 def find_list(root: str, name: str) -> str:
@@ -67,15 +71,19 @@ def read_video_list(path: str) -> Dict[str, Tuple[int, Set[int]]]:
 
 
 def _frame_ids(folder: str, ext: str) -> List[int]:
-    """Sorted frame ids of the ``%06d<ext>`` files in ``folder``."""
+    """Sorted frame ids of the ``%06d<ext>`` files in ``folder``; another
+    name ending with ``ext`` is refused."""
     try:
-        names = [e.name for e in os.scandir(folder)]
+        names = sorted(e.name for e in os.scandir(folder))
     except FileNotFoundError:
         raise FileNotFoundError(f'{folder}: video folder does not exist') \
             from None
-    return sorted(
-        int(n[:-len(ext)]) for n in names
-        if n.endswith(ext) and n[:-len(ext)].isdigit())
+    names = [n for n in names if n.endswith(ext)]
+    for name in names:
+        if not _FRAME_STEM.fullmatch(name[:-len(ext)]):
+            raise ValueError(f'{folder}: frame {name!r} is not named '
+                             f'%06d{ext} (000000{ext}, 000001{ext}, ...)')
+    return [int(n[:-len(ext)]) for n in names]
 
 
 def check_video_frames(folder: str, ext: str, num_frames: int,
@@ -85,8 +93,9 @@ def check_video_frames(folder: str, ext: str, num_frames: int,
     Raises:
         FileNotFoundError: The folder, or a listed frame at its end, is
             missing.
-        ValueError: The folder is empty, has a gap in its frame ids, or
-            holds more frames than listed.
+        ValueError: The folder is empty, has a gap in its frame ids, holds
+            more frames than listed, or a file ending with ``ext`` that is
+            not named ``%06d<ext>``.
     """
     ids = _frame_ids(folder, ext)
     if not ids:
@@ -103,6 +112,27 @@ def check_video_frames(folder: str, ext: str, num_frames: int,
     if len(ids) > num_frames:
         raise ValueError(f'{folder} holds {len(ids)} frames, {list_path} '
                          f'lists {num_frames}')
+
+
+def image_size(path: str) -> Tuple[int, int]:
+    """Width and height of an image, read from its header (PIL opens
+    lazily: nothing is decoded).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: It is empty or not an image PIL can identify.
+    """
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{path}: image does not exist') from None
+    except UnidentifiedImageError:
+        what = ('an empty file' if osp.getsize(path) == 0 else
+                'no image header PIL knows')
+    except Exception as err:  # a header PIL knows but cannot parse
+        what = f'{type(err).__name__}: {err}'
+    raise ValueError(f'{path}: not a readable image ({what})')
 
 
 def _text(el: ET.Element, tag: str, path: str) -> str:

@@ -3,6 +3,7 @@
 Training reads T-frame clips of consecutive frames around a key frame; testing
 reads every frame of every video once, in video order, one frame per item.
 """
+import logging
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import mmengine.fileio as fileio
@@ -13,8 +14,11 @@ from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
 from .clip_sampling import CLIP_ANCHORS, clip_frame_indices
+from .cocovid_json import load_cocovid_json
+from .conversion_stamp import check_conversion_stamp
 from .vid_checks import (
     check_frame_ids,
+    dropped_boxes_message,
     missing_ann_file_message,
     unreadable_image,
 )
@@ -53,12 +57,20 @@ class ImageNetVIDDataset(BaseVideoDataset):
 
     Unlike ``BaseVideoDataset``, labels follow the order of
     ``metainfo['classes']`` (matched by name; a class missing from the json
-    is an error), videos are sorted by ``video_id`` and each video's frames
-    by ``frame_id``. Loading checks each video (naming it): ``frame_id``s
-    are unique, they step with the frame numbers that end the file names
-    (``000012.JPEG``; an offset is allowed, e.g. 1-based names), and in
-    test mode they are exactly ``0..n-1``, as streaming needs. An image that
-    is empty or cannot be decoded is named in the error.
+    is an error; an order other than the json's is warned about, since
+    mmdet's own pieces number labels in the json's order), videos are
+    sorted by ``video_id`` and each video's frames by ``frame_id``. The
+    annotation file is read as json only (any other suffix, e.g. a pickle,
+    is refused unread) and every record is checked
+    (:func:`~tsm_mm.datasets.cocovid_json.check_cocovid`), errors naming
+    the file and the record; boxes that mmdet's ``parse_data_info`` drops
+    (under 1 pixel, outside the image) are counted in a warning. Loading
+    checks each video (naming it): ``frame_id``s are unique and
+    consecutive (a gap would give clips wrong neighbours), they step with
+    the frame numbers that end the file names (``000012.JPEG``; an offset
+    is allowed, e.g. 1-based names), and in test mode they are exactly
+    ``0..n-1``, as streaming needs. An image that is empty or cannot be
+    decoded is named in the error.
 
     Args:
         clip_len (int): Frames per training clip (T). Defaults to 1.
@@ -105,24 +117,25 @@ class ImageNetVIDDataset(BaseVideoDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__}: ' + missing_ann_file_message(
                     self.ann_file or '', self.data_root))
-        with fileio.get_local_path(
-                self.ann_file, backend_args=self.backend_args) as local_path:
-            coco = COCO(local_path)
+        # json only, every record checked (naming the file and record)
+        coco = COCO()
+        coco.dataset = load_cocovid_json(
+            self.ann_file, self.backend_args,
+            image_keys=('width', 'height'), annotation_keys=('area', ))
+        check_conversion_stamp(self.ann_file, coco.dataset, self.backend_args)
+        coco.createIndex()
         self.cat_ids = self._cat_ids_by_name(coco)
         self.cat2label = {cat: label for label, cat in enumerate(self.cat_ids)}
+        dropped = dropped_boxes_message(coco.dataset, self.cat_ids,
+                                        self.ann_file)
+        if dropped:
+            print_log(dropped, 'current', logging.WARNING)
 
-        if len(coco.anns) != len(coco.dataset.get('annotations', [])):
-            # pycocotools keeps one annotation per id: others would be lost
-            raise ValueError(f'{self.ann_file}: annotation ids are not unique')
         videos: Dict[Any, List[dict]] = {}
         for img_id in coco.get_img_ids():
             img_info = dict(coco.load_imgs([img_id])[0], img_id=img_id)
             if 'video_id' not in img_info:  # a still image: its own video
                 img_info.update(frame_id=0, video_id=None)
-            elif 'frame_id' not in img_info:
-                raise ValueError(f'{self.ann_file}: image '
-                                 f'{img_info["file_name"]!r} has a video_id '
-                                 'but no frame_id')
             ann_ids = coco.get_ann_ids(img_ids=[img_id], cat_ids=self.cat_ids)
             frame = self.parse_data_info(
                 dict(raw_img_info=img_info,
@@ -160,6 +173,16 @@ class ImageNetVIDDataset(BaseVideoDataset):
         if missing:
             raise ValueError(f'{self.ann_file}: classes {missing} are not '
                              'among its categories')
+        json_order = tuple(cat['name'] for cat in coco.dataset['categories']
+                           if cat['name'] in set(classes))
+        if json_order != tuple(classes):
+            print_log(
+                f'{self.ann_file}: metainfo classes {tuple(classes)} are not '
+                f'in the order of its categories {json_order}. Labels here '
+                "follow metainfo (matched by name), but mmdet's "
+                'BaseVideoDataset and CocoVideoMetric number them in the '
+                "json's order and would permute them: list the classes in "
+                'that order', 'current', logging.WARNING)
         return [name_to_id[name] for name in classes]
 
     def filter_data(self) -> List[dict]:

@@ -2,11 +2,14 @@
 annotation file, video or image at fault and say what to do."""
 import os.path as osp
 import re
-from typing import Iterable, List, Optional
+from operator import itemgetter
+from typing import Iterable, List, Optional, Sequence
 
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
+
+from .cocovid_json import boxes_array
 
 # the frame number a file name ends with: '.../000012.JPEG' -> 12
 _FRAME_NUMBER = re.compile(r'(\d+)\.\w+$')
@@ -37,12 +40,13 @@ def check_frame_ids(frames: List[dict], where: str, test_mode: bool) -> None:
         frames (list[dict]): The video's frames, sorted by ``frame_id``,
             with ``frame_id`` and ``file_name``.
         where (str): Names the video in errors (json file and video).
-        test_mode (bool): Require ``frame_id``s ``0..n-1``.
+        test_mode (bool): Require ``frame_id``s ``0..n-1``; else
+            consecutive ones from any start.
 
     Raises:
         ValueError: A repeated ``frame_id``; ``frame_id``s that do not
-            step with the file names' frame numbers; in test mode,
-            ``frame_id``s other than ``0..n-1``.
+            step with the file names' frame numbers; a missing
+            ``frame_id`` (a gap, or in test mode a start other than 0).
     """
     frame_ids = np.array([frame['frame_id'] for frame in frames])
     repeated = np.flatnonzero(np.diff(frame_ids) == 0)
@@ -60,14 +64,61 @@ def check_frame_ids(frames: List[dict], where: str, test_mode: bool) -> None:
                 f"its file names: frame_id {a['frame_id']} is "
                 f"{a['file_name']!r} but frame_id {b['frame_id']} is "
                 f"{b['file_name']!r}")
-    if test_mode and (frame_ids[0] != 0
-                      or frame_ids[-1] != len(frame_ids) - 1):
-        gap = np.flatnonzero(frame_ids != np.arange(len(frame_ids)))[0]
+    start = 0 if test_mode else frame_ids[0]
+    if frame_ids[-1] - start != len(frame_ids) - 1:  # sorted, unique
+        gap = start + np.flatnonzero(
+            frame_ids != start + np.arange(len(frame_ids)))[0]
+        rule = ('A test video streams frame by frame: its frame_ids must '
+                'be 0, 1, ..., n-1' if test_mode else
+                "A training clip takes a frame's neighbours from the "
+                'frames listed: its frame_ids must be consecutive')
         raise ValueError(
             f'{where} has frame_ids {frame_ids[0]}..{frame_ids[-1]} over '
-            f'{len(frame_ids)} frames; frame_id {gap} is missing. A test '
-            'video streams frame by frame: its frame_ids must be 0, 1, '
-            '..., n-1')
+            f'{len(frame_ids)} frames; frame_id {gap} is missing. {rule}')
+
+
+def dropped_boxes_message(data: dict, cat_ids: Sequence[int],
+                          ann_file: str) -> Optional[str]:
+    """How many boxes of ``cat_ids`` mmdet's ``parse_data_info`` will drop
+    (no overlap with the image, ``area <= 0``, under 1 pixel wide or high;
+    ``ignore`` boxes aside), and the first; None if none.
+
+    Args:
+        data (dict): CocoVID json checked by
+            :func:`.cocovid_json.check_cocovid` (with ``width``, ``height``
+            and ``area``).
+        cat_ids (Sequence[int]): Category ids of the dataset's classes.
+        ann_file (str): Names the file.
+
+    Returns:
+        str, optional: The warning.
+    """
+    anns = data['annotations']
+    num = len(anns)
+    cats = np.fromiter(map(itemgetter('category_id'), anns), np.int64, num)
+    kept = np.isin(cats, np.asarray(cat_ids, dtype=np.int64)) & ~np.fromiter(
+        (bool(a.get('ignore', False)) for a in anns), bool, num)
+    if not kept.any():
+        return None
+    size = {img['id']: (img['width'], img['height']) for img in data['images']}
+    width, height = np.array(
+        [size[a['image_id']] for a in anns], dtype=np.float64).reshape(-1, 2).T
+    x1, y1, w, h = boxes_array(list(map(itemgetter('bbox'), anns))).T
+    area = np.fromiter(map(itemgetter('area'), anns), np.float64, num)
+    inter_w = np.maximum(0, np.minimum(x1 + w, width) - np.maximum(x1, 0))
+    inter_h = np.maximum(0, np.minimum(y1 + h, height) - np.maximum(y1, 0))
+    dropped = kept & ((inter_w * inter_h == 0) | (area <= 0) | (w < 1) |
+                      (h < 1))
+    if not dropped.any():
+        return None
+    first = int(np.argmax(dropped))
+    ann = anns[first]
+    return (
+        f'{ann_file}: {int(dropped.sum())} of {int(kept.sum())} boxes are '
+        'dropped, as mmdet drops them (no overlap with their image, '
+        'area <= 0, or under 1 pixel wide or high); first: '
+        f"annotations[{first}] (id {ann['id']}): bbox {ann['bbox']}, "
+        f"area {ann['area']}, in a {width[first]:g}x{height[first]:g} image")
 
 
 def unreadable_image(paths: Iterable[str],

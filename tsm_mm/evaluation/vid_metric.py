@@ -1,23 +1,22 @@
 """ImageNet-VID mAP with FGFA's slow/medium/fast split, as an MMEngine metric.
 """
+import logging
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
 from mmdet.registry import METRICS
-from mmengine.fileio import load
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from terminaltables import AsciiTable
 
+from ..datasets.cocovid_json import load_cocovid_json
+from .frame_records import (
+    check_inverted_boxes,
+    frame_record,
+    warn_missing_frames,
+)
 from .functional import FGFA_MOTION_RANGES, MOTION_RULES, motion_iou, vid_map
-
-
-def _numpy(value, dtype, shape) -> np.ndarray:
-    """Tensor / array / list -> numpy array of ``dtype`` and ``shape``."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=dtype).reshape(shape)
 
 
 def _as_dict(element) -> dict:
@@ -48,7 +47,14 @@ class VIDMetric(BaseVideoMetric):
     ``frame_id`` (and ``img_id`` with ``ann_file``), ``pred_instances``
     (``bboxes`` xyxy in original image coordinates, ``scores``, ``labels``)
     and, without ``ann_file``, the raw GT ``instances`` (``bbox`` xyxy,
-    ``bbox_label``, ``instance_id``, ``ignore_flag``).
+    ``bbox_label``, ``instance_id``, ``ignore_flag``). A frame whose ids are
+    not integers or whose arrays have other shapes is an error naming it.
+
+    Nothing is scored silently wrong: no frame at all is an error; predicted
+    boxes with x2 < x1 or y2 < y1 are warned about (counted, the first
+    named), and refused when every box is so; without ``ann_file``, frames
+    missing from a video (``frame_id``s short of the metainfo's
+    ``ori_video_length``) are counted in a warning.
 
     Args:
         iou_thr (float): the devkit's default IoU threshold. Defaults to 0.5.
@@ -60,9 +66,12 @@ class VIDMetric(BaseVideoMetric):
             ``video_id``/``frame_id``, ``annotations`` with ``bbox``
             [x, y, w, h] and ``instance_id``) to take GT from, matched to
             frames by ``img_id``; motion IoUs then use every annotated frame
-            of the file. Every image of the file must get a prediction: a
-            missing one is an error naming how many and the first few (so
-            a subset is never scored silently). Defaults to None (GT from
+            of the file. Read as json only (any other suffix, e.g. a
+            pickle, is refused unread), every record checked
+            (:func:`~tsm_mm.datasets.cocovid_json.check_cocovid`). Every
+            image of the file must get a prediction: a missing one is an
+            error naming how many and the first few (so a subset is never
+            scored silently). Defaults to None (GT from
             the data samples).
         lone_motion_iou (float): motion IoU of a box with no neighbour in
             t±1..10 (FGFA reads such empty entries as 0). Defaults to 1.0.
@@ -106,12 +115,8 @@ class VIDMetric(BaseVideoMetric):
                              f'got {motion_rule!r}')
         self.motion_rule = motion_rule
         self._coco_vid = None
-        if ann_file is not None:
-            self._coco_vid = load(ann_file, backend_args=backend_args)
-            missing = {'images', 'annotations', 'categories'} - set(
-                self._coco_vid)
-            if missing:
-                raise ValueError(f'{ann_file}: missing keys {sorted(missing)}')
+        if ann_file is not None:  # json only: a pickle could run code
+            self._coco_vid = load_cocovid_json(ann_file, backend_args)
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         """Keep, per data sample, numpy predictions (and GT) of its frames.
@@ -119,59 +124,26 @@ class VIDMetric(BaseVideoMetric):
         for sample in data_samples:
             sample = _as_dict(sample)
             frames = sample.get('video_data_samples', [sample])
-            self.results.append(
-                [self._frame_record(_as_dict(f)) for f in frames])
-
-    def _frame_record(self, frame: dict) -> dict:
-        """The numpy arrays of one frame that the metric needs."""
-        missing = [k for k in ('video_id', 'frame_id') if k not in frame]
-        if self._coco_vid is not None and 'img_id' not in frame:
-            missing.append('img_id')
-        if missing:
-            raise KeyError(f'VIDMetric: frame (img_id={frame.get("img_id")}) '
-                           f'lacks metainfo {missing}')
-        if 'pred_instances' not in frame:
-            raise KeyError('VIDMetric: frame (video_id, frame_id)='
-                           f'({frame["video_id"]}, {frame["frame_id"]}) '
-                           'has no pred_instances')
-        pred = frame['pred_instances']
-        record = dict(
-            video_id=int(frame['video_id']),
-            frame_id=int(frame['frame_id']),
-            img_id=frame.get('img_id'),
-            bboxes=_numpy(pred['bboxes'], np.float32, (-1, 4)),
-            scores=_numpy(pred['scores'], np.float32, (-1, )),
-            labels=_numpy(pred['labels'], np.int64, (-1, )))
-        if self._coco_vid is None:
-            if 'instances' not in frame:
-                raise KeyError(
-                    'VIDMetric: frame (video_id, frame_id)='
-                    f'({record["video_id"]}, {record["frame_id"]}) has no GT '
-                    '`instances`; keep them in the data sample or set '
-                    'ann_file')
-            instances = frame['instances']
-            record['gt'] = dict(
-                bboxes=_numpy([i['bbox'] for i in instances], np.float64,
-                              (-1, 4)),
-                labels=_numpy([i['bbox_label'] for i in instances],
-                              np.int64, (-1, )),
-                instance_ids=_numpy(
-                    [i.get('instance_id', -1) for i in instances], np.int64,
-                    (-1, )),
-                ignore_flags=_numpy(
-                    [i.get('ignore_flag', 0) for i in instances], bool,
-                    (-1, )))
-        return record
+            self.results.append([
+                frame_record(_as_dict(f), with_gt=self._coco_vid is None)
+                for f in frames
+            ])
 
     def compute_metrics(self, results: List[list]) -> Dict[str, float]:
         """Compute ``mAP`` and ``mAP_<range>`` over all processed frames."""
         classes = self.dataset_meta['classes']
         frames = [frame for sample in results for frame in sample]
+        if not frames:
+            raise ValueError(
+                'VIDMetric: no frame was processed, nothing to score: is the '
+                'test set empty, or did the model return no data samples?')
         print_log(
             f'VIDMetric: scored {len(frames)} frames of '
             f'{len({f["video_id"] for f in frames})} videos',
             logger='current')
+        check_inverted_boxes(frames)
         if self._coco_vid is None:
+            warn_missing_frames(frames)
             gts = [
                 dict(video_id=f['video_id'], frame_id=f['frame_id'],
                      **f['gt']) for f in frames
@@ -187,6 +159,12 @@ class VIDMetric(BaseVideoMetric):
             iou_thr=self.iou_thr,
             lone_motion_iou=self.lone_motion_iou,
             motion_rule=self.motion_rule)
+        if np.isnan(outcome['mAP']):
+            print_log(
+                'VIDMetric: no ground truth box of any class in the '
+                f'{len(frames)} frames scored: mAP is nan. Are the classes '
+                f'{tuple(classes)} those of the annotations?',
+                logger='current', level=logging.WARNING)
         if self.classwise:
             self._log_table(outcome, classes)
         metrics = {'mAP': outcome['mAP']}

@@ -125,7 +125,9 @@ class ClasswiseAP:
         Returns:
             dict: per-class ``ap`` (nan without GT), ``num_gts``, ``recall``.
         """
-        tp = (self.is_matched & ~gt_ignored[self.match_gt]).astype(float)
+        tp = self.is_matched.copy()  # (no GT at all: nothing matched)
+        tp[tp] = ~gt_ignored[self.match_gt[tp]]
+        tp = tp.astype(float)
         fp = np.where(self.is_matched, 0.0, fp_weight)
         num_gts = np.bincount(
             self.gt_labels[~gt_ignored], minlength=self.num_classes)

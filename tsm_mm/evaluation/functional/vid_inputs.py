@@ -43,7 +43,15 @@ def _frame_error(name: str, k: int, frame_order: np.ndarray,
 def _check_lengths(name: str, frames: Sequence[dict], keys: Sequence[str],
                    frame_order: np.ndarray,
                    ids: Sequence[Tuple[int, int]]) -> np.ndarray:
-    """Per-frame lengths of ``keys[0]``; all keys must agree."""
+    """Per-frame lengths of ``keys[0]``; all keys must agree, and
+    ``bboxes`` be (N, 4) (or empty)."""
+    for k, frame in enumerate(frames):
+        boxes = frame['bboxes']
+        shape = getattr(boxes, 'shape', None) or np.shape(boxes)
+        if tuple(shape[1:]) != (4, ) and tuple(shape) != (0, ):
+            raise _frame_error(name, k, frame_order, ids,
+                               f'bboxes has shape {tuple(shape)}; expected '
+                               '(N, 4)')
     lengths = np.array([len(f[keys[0]]) for f in frames], dtype=np.int64)
     for key in keys[1:]:
         other = np.array([len(f[key]) for f in frames], dtype=np.int64)
