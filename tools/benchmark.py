@@ -23,6 +23,8 @@ import tsm_mm  # noqa: F401  (patches mmaction's import)
 from tsm_mm.ops import temporal_shift
 from tsm_mm.ops.temporal_shift import restore_slot_, stream_slot, swap_slot_
 from tsm_mm.utils import atomic_path, time_round_robin
+from tsm_mm.utils.arg_types import positive_int
+from tsm_mm.utils.output_paths import check_outputs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GROUPS: Dict[str, Callable] = {}
@@ -452,14 +454,6 @@ def format_table(results: List[dict]) -> str:
     return table.table
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
-    return value
-
-
 def frame_size(text: str) -> Tuple[int, int]:
     """``HxW`` (e.g. ``600x1000``) as two positive ints."""
     parts = text.lower().split('x')
@@ -495,7 +489,13 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     parser.add_argument('--cost3d-batch', type=positive_int, default=4,
                         help='clips per call for the cost3d throughput')
     parser.add_argument('--out', help='write the results as JSON here')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out')
     args = parser.parse_args(argv)
+    try:
+        check_outputs({'--out': args.out}, overwrite=args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
     torch.manual_seed(0)
     results = [row for name in args.groups for row in GROUPS[name](args)]
     print(json.dumps(machine(args.device)))

@@ -25,6 +25,7 @@ import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import StreamingDetInferencer
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
 from tsm_mm.utils import atomic_path
+from tsm_mm.utils.output_paths import check_outputs
 
 
 def plot_frame_latency(latencies: Dict[str, Sequence[float]],
@@ -84,14 +85,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(default with --compare-2d: <out>_latency.png)')
     parser.add_argument('--device', default='cuda:0' if
                         torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace existing output files (never an '
+                        'input)')
     args = parser.parse_args(argv)
     if args.compare_2d is not None and len(args.compare_2d) > 2:
         parser.error('--compare-2d takes CONFIG_2D [CKPT_2D]')
     if args.compare_2d and args.latency_png is None:
         args.latency_png = osp.splitext(args.out)[0] + '_latency.png'
+    compare_2d = dict(zip(('--compare-2d config', '--compare-2d checkpoint'),
+                          args.compare_2d or ()))
     try:
+        check_outputs({'--out': args.out, '--latency-png': args.latency_png},
+                      dict(config=args.config, checkpoint=args.checkpoint,
+                           input=args.input, **compare_2d), args.overwrite)
         args.frames = VideoFrames(args.input)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
         parser.error(str(err))
     return args
 

@@ -5,7 +5,8 @@ Detector configs export backbone + neck + RPN head outputs, recognizer
 configs the backbone. Streaming graphs take ``frame`` and ``cache_0 ...
 cache_{K-1}`` and return the outputs and ``new_cache_0 ...``; the
 interface (names and shapes) is printed and written next to the model as
-``<out>.json``.
+``<out>.json``. Neither may be an input; an existing file is replaced
+only with ``--overwrite``.
 
 Example:
     python tools/export_onnx.py configs/toy/vid_faster_rcnn_tsm_toy.py \
@@ -24,6 +25,8 @@ from mmengine.runner import load_checkpoint
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.deploy import dump_interface, export_clip_onnx, export_stream_onnx
 from tsm_mm.engine import CheckpointLoadError
+from tsm_mm.utils.arg_types import positive_int
+from tsm_mm.utils.output_paths import check_outputs
 
 
 def network_stride(exported) -> Optional[int]:
@@ -53,6 +56,11 @@ def check_shape(shape, stride: Optional[int]) -> None:
             f'Use at least {stride} {stride}.')
 
 
+def interface_path(out: str) -> str:
+    """The interface file written beside the model ``out``."""
+    return osp.splitext(out)[0] + '.json'
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Export a TSM model to ONNX')
     parser.add_argument('config', help='model config file')
@@ -67,7 +75,7 @@ def parse_args() -> argparse.Namespace:
         help='export the offline backbone over one clip of num_segments '
         'frames instead of the streaming step')
     parser.add_argument(
-        '--batch-size', type=int, default=1,
+        '--batch-size', type=positive_int, default=1,
         help='streams per step in the traced example')
     parser.add_argument(
         '--static-batch', action='store_true',
@@ -76,7 +84,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.backbone.depth=50')
-    return parser.parse_args()
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out or interface file '
+                        '(never an input)')
+    args = parser.parse_args()
+    args.interface = interface_path(args.out)
+    try:
+        check_outputs({'--out': args.out,
+                       'the interface file of --out': args.interface},
+                      dict(config=args.config, checkpoint=args.checkpoint),
+                      args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    return args
 
 
 def main() -> None:
@@ -105,10 +125,9 @@ def main() -> None:
         interface = export_stream_onnx(
             exported, args.out, args.shape, batch_size=args.batch_size,
             dynamic_batch=not args.static_batch)
-    sidecar = osp.splitext(args.out)[0] + '.json'
-    dump_interface(interface, sidecar)
+    dump_interface(interface, args.interface)
     print(f'wrote {args.out} ({interface["mode"]}, opset '
-          f'{interface["opset"]}) and {sidecar}')
+          f'{interface["opset"]}) and {args.interface}')
     for kind in ('inputs', 'outputs'):
         print(f'{kind}:')
         for spec in interface[kind]:

@@ -13,6 +13,7 @@ import time
 
 from tsm_mm.testing.rawframe_lists import render_contact_sheet
 from tsm_mm.testing.toy_actions import make_toy_actions
+from tsm_mm.utils.output_paths import check_outputs
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,7 +34,15 @@ def parse_args() -> argparse.Namespace:
                         'shows it), not the motion')
     parser.add_argument('--contact-sheet', metavar='PNG',
                         help='also save one training clip per class here')
-    return parser.parse_args()
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --contact-sheet file')
+    args = parser.parse_args()
+    try:
+        check_outputs({'--contact-sheet': args.contact_sheet},
+                      overwrite=args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    return args
 
 
 def main() -> None:

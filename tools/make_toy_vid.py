@@ -8,6 +8,7 @@ import json
 import time
 
 from tsm_mm.testing import make_toy_vid
+from tsm_mm.utils.output_paths import check_outputs
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,7 +27,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--contact-sheet', metavar='PNG',
                         help='save a grid of frames with boxes drawn')
-    return parser.parse_args()
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --contact-sheet file')
+    args = parser.parse_args()
+    try:
+        check_outputs({'--contact-sheet': args.contact_sheet},
+                      overwrite=args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    return args
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """Recognise actions online: one frame in, one running prediction out.
 
 A thin CLI over :class:`tsm_mm.apis.OnlineRecogInferencer`: a causal TSM
-recognizer runs frame by frame (``forward_stream``); after each frame it
-prints the running top-1 class (softmax of the mean logits so far, or over
-the last ``--window`` frames) and the model's latency. Class names:
-``--classes``, else the checkpoint's ``dataset_meta``, else the config's
+recognizer runs frame by frame (``forward_stream``) under a progress bar;
+each frame's running top-1 class (softmax of the mean logits so far, or
+over the last ``--window`` frames) and the model's latency are drawn into
+``--out``, and a summary is printed at the end. Class names: ``--classes``,
+else the checkpoint's ``dataset_meta``, else the config's
 ``metainfo``/``label_map``, else indices.
 
 Example:
@@ -22,6 +23,7 @@ import torch
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import OnlineRecogInferencer
 from tsm_mm.apis.video_io import VideoFrames
+from tsm_mm.utils.output_paths import check_outputs
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -38,10 +40,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'frames (default: every frame so far)')
     parser.add_argument('--device', default='cuda:0' if
                         torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out (never an input)')
     args = parser.parse_args(argv)
     try:
+        check_outputs({'--out': args.out},
+                      {'config': args.config, 'checkpoint': args.checkpoint,
+                       'input': args.input, '--classes': args.classes},
+                      args.overwrite)
         VideoFrames(args.input)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
         parser.error(str(err))
     return args
 
@@ -52,19 +60,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print('no checkpoint, random weights')
     inferencer = OnlineRecogInferencer(args.config, args.checkpoint,
                                        args.device, window=args.window,
-                                       classes=args.classes)
-    latencies = []
-    for index, result in enumerate(inferencer.iter_video(
-            args.input, out_file=args.out or '')):
-        prediction = result.prediction
-        label = prediction['pred_labels'][0]
+                                       classes=args.classes,
+                                       show_progress=True)
+    latencies, prediction = [], None
+    for result in inferencer.iter_video(args.input,
+                                        out_file=args.out or ''):
         latencies.append(result.latency)
-        print(f'frame {index:5d}: {prediction["pred_label_names"][0]} '
-              f'({prediction["pred_scores"][label]:.2f}) '
-              f'{1e3 * result.latency:.1f} ms')
+        prediction = result.prediction
+    label = prediction['pred_labels'][0]
+    print(f'\ntop-1 after frame {len(latencies) - 1}: '
+          f'{prediction["pred_label_names"][0]} '
+          f'({prediction["pred_scores"][label]:.2f})')
+    print(f'median latency {1e3 * np.median(latencies):.1f} ms per frame')
     if args.out:
         print(f'{len(latencies)} frames -> {args.out}')
-    print(f'median latency {1e3 * np.median(latencies):.1f} ms per frame')
 
 
 if __name__ == '__main__':

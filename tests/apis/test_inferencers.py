@@ -129,6 +129,24 @@ def test_detection_inferencer_bad_input(det_inferencer, tmp_path):
     assert not osp.exists(tmp_path / 'out')
 
 
+def test_inferencer_never_writes_over_its_input(det_inferencer, tmp_path):
+    path = tmp_path / 'clip.mp4'
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10,
+                             (160, 120))
+    for frame in moving_square(3):
+        writer.write(frame)
+    writer.release()
+    before = path.read_bytes()
+    link = tmp_path / 'link.mp4'
+    os.link(path, link)
+    for out in (path, link):
+        with pytest.raises(ValueError, match=f'out_file {out} is the same '
+                           f'file as inputs {path}'):
+            det_inferencer(str(path), out_file=str(out))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ['clip.mp4', 'link.mp4']
+
+
 def test_recognition_inferencer_matches_the_online_recognizer(tmp_path):
     frames = [cv2.resize(f, (64, 64)) for f in moving_square(8)]
     checkpoint = save_checkpoint(

@@ -166,3 +166,15 @@ def test_export_tool_on_a_recognizer(tmp_path):
                                            shape=['batch', 512, 2, 2])
     assert [i.name for i in session(str(out)).get_inputs()] == [
         'frame', *[f'cache_{k}' for k in range(8)]]
+
+
+@pytest.mark.parametrize('batch_size', [0, -1, 1.5, True])
+def test_stream_export_refuses_a_batch_that_is_not_positive(batch_size,
+                                                            tmp_path):
+    model = StreamingTSMResNet(18, num_segments=4).eval()
+    out = tmp_path / 'step.onnx'
+    with pytest.raises(ValueError, match=f'batch_size must be a positive '
+                       f'int, got {batch_size!r}'):
+        export_stream_onnx(model, str(out), (64, 64), batch_size=batch_size,
+                           dynamic_batch=False)
+    assert list(tmp_path.iterdir()) == []

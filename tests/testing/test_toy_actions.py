@@ -15,6 +15,7 @@ from tsm_mm.testing.rawframe_lists import (
     render_contact_sheet,
 )
 from tsm_mm.testing.toy_actions import (
+    ATTRIBUTES,
     CLASSES,
     FILENAME_TMPL,
     PAIRS,
@@ -358,3 +359,22 @@ def test_static_dataset_on_disk(tmp_path):
                               channel_order='rgb').reshape(-1, 3)
             far = np.linalg.norm(rgb - np.median(rgb, 0), axis=1) > 80
             assert _hue_class(np.median(rgb[far], 0), 6) == label
+
+
+@pytest.mark.parametrize('videos,val_fraction,minimum', [
+    (20, 0.1, 'at least 60 videos'),  # round(0.1 * 2 blocks) = 0 held out
+    (10, 0.9, 'at least 50 videos'),  # round(0.9 * 1) = 1: no train left
+    (4, 0.5, 'at least 8 videos')])  # round(0.5 * 1) = 0 (to even)
+def test_too_few_videos_for_both_splits(videos, val_fraction, minimum,
+                                        tmp_path):
+    out = tmp_path / 'toy'
+    attributes = ('x', 'y') if videos == 4 else ATTRIBUTES
+    with pytest.raises(ValueError, match=f'videos={videos} .*'
+                       f'val_fraction={val_fraction}.*{minimum}'):
+        make_toy_actions(str(out), videos=videos, frames=2, size=16,
+                         val_fraction=val_fraction, attributes=attributes)
+    assert not out.exists()
+    # no validation split asked for: any whole number of blocks will do
+    stats = make_toy_actions(str(out), videos=10, frames=2, size=16,
+                             val_fraction=0.0)
+    assert (stats['num_train'], stats['num_val']) == (10, 0)

@@ -213,4 +213,4 @@ def test_mmdet_never_executes_the_saved_cfg(tmp_path):
     with pytest.raises(ValueError, match=r'2d\.pth: .*no model = dict'):
         torch.save(dict(meta=dict(cfg='model = make()'), state_dict={
             f'backbone.{k}': v for k, v in state.items()}), src)
-        convert_checkpoint_file('mmdet', src, dst)
+        convert_checkpoint_file('mmdet', src, str(tmp_path / 'tsm2.pth'))

@@ -192,7 +192,8 @@ def test_unreadable_frame_is_named_and_leaves_no_output(video_dir,
     out.write_bytes(b'an older result')
     with pytest.raises(ValueError, match=f'cannot read the image '
                        f'{frames_dir / names[1]}'):
-        demo_video.main([TOY_TSM, str(frames_dir), '--out', str(out)])
+        demo_video.main([TOY_TSM, str(frames_dir), '--out', str(out),
+                         '--overwrite'])
     # the older file is untouched, no temporary file is left
     assert out.read_bytes() == b'an older result'
     assert sorted(os.listdir(tmp_path)) == ['frames', 'out.mp4']
@@ -233,6 +234,6 @@ def test_demo_video_that_ends_early_fails_and_writes_nothing(tmp_path):
     out.write_bytes(b'an older result')
     with pytest.raises(ValueError, match=f'{path} ended after [1-9][0-9]? '
                        'of the 30 frames its container declares'):
-        demo_video.main([TOY_2D, path, '--out', str(out)])
+        demo_video.main([TOY_2D, path, '--out', str(out), '--overwrite'])
     assert out.read_bytes() == b'an older result'
     assert sorted(os.listdir(tmp_path)) == ['cut.avi', 'out.mp4']

@@ -14,7 +14,8 @@ Checkpoints are read with ``weights_only=True`` and MMEngine's allow-list
 only (tsm_mm.engine.load_checkpoint_file): a file holding anything else is
 refused.
 
-Only ``meta`` and ``state_dict`` are written (no optimizer state).
+Only ``meta`` and ``state_dict`` are written (no optimizer state), never
+over the source; an existing output is replaced only with ``--overwrite``.
 
 Example:
     python tools/model_converters/convert_checkpoint.py official \
@@ -35,12 +36,16 @@ import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
-from mmaction.models.backbones.resnet import ResNet as ActionResNet
-from mmdet.models.backbones import ResNet as DetResNet
 from torch import Tensor
 
+# isort: off
+import tsm_mm  # noqa: F401  (first: patches the stack before mmaction)
+from mmaction.models.backbones.resnet import ResNet as ActionResNet
+from mmdet.models.backbones import ResNet as DetResNet
+# isort: on
 from tsm_mm.engine import load_checkpoint_file, write_atomically
 from tsm_mm.models.backbones.tsm_resnet import strip_wrapper_segments
+from tsm_mm.utils.output_paths import check_outputs
 
 # (blocks per stage, bottleneck) -> depth, as the ResNets' arch_settings
 DEPTHS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34,
@@ -397,13 +402,15 @@ CONVERTERS = dict(official=convert_official, mmaction=convert_mmaction,
 
 
 def convert_checkpoint_file(layout: str, src: str, dst: str,
-                            **kwargs) -> Dict:
+                            overwrite: bool = False, **kwargs) -> Dict:
     """Convert the checkpoint ``src`` and write ``dst`` atomically.
 
     Args:
         layout (str): ``'official'``, ``'mmaction'`` or ``'mmdet'``.
         src (str): The input checkpoint.
-        dst (str): The output (``meta`` and ``state_dict`` only).
+        dst (str): The output (``meta`` and ``state_dict`` only); never
+            ``src`` (nor a link to it).
+        overwrite (bool): Whether an existing ``dst`` may be replaced.
         **kwargs: Options of the converter of ``layout``.
 
     Returns:
@@ -412,6 +419,7 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
     if layout not in CONVERTERS:
         raise ValueError(f'layout must be one of {list(CONVERTERS)}, got '
                          f'{layout!r}')
+    check_outputs(dict(dst=dst), dict(src=src), overwrite)
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint not found: {src}')
     checkpoint = load_checkpoint_file(src, map_location='cpu')
@@ -453,7 +461,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--shift-direction', choices=['causal', 'bidirectional'],
         default='causal', help='mmdet: direction written into meta cfg')
-    return parser.parse_args()
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing dst (never src)')
+    args = parser.parse_args()
+    try:
+        check_outputs(dict(dst=args.dst), dict(src=args.src), args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    return args
 
 
 def main() -> None:
@@ -466,7 +481,7 @@ def main() -> None:
         mmdet=dict(num_segments=args.num_segments, shift_div=args.shift_div,
                    direction=args.shift_direction))[args.layout]
     converted = convert_checkpoint_file(args.layout, args.src, args.dst,
-                                        **kwargs)
+                                        args.overwrite, **kwargs)
     source = converted['meta']['converted_from']
     print(f'wrote {args.dst}: {len(converted["state_dict"])} tensors, '
           f'from {source}')

@@ -33,6 +33,7 @@ from mmengine.utils import ProgressBar
 from torch import nn
 
 from ..utils import atomic_path
+from ..utils.output_paths import check_outputs
 from .class_names import recognition_class_names
 from .frame_drawing import draw_detections, draw_title
 from .model_init import init_model
@@ -104,7 +105,8 @@ class _VideoInferencer(BaseInferencer):
                 frames (natural order) or BGR frames.
             out_dir (str): When set, the drawn video goes to
                 ``out_dir/vis/<name>.mp4``.
-            out_file (str): Or to this mp4.
+            out_file (str): Or to this mp4 (replaced if it exists; never
+                the input, nor a link to it).
             show (bool): Show each drawn frame in a window.
             return_vis (bool): Keep the drawn frame in each result.
             title (str): Drawn before the per-frame text (e.g. a model
@@ -117,6 +119,9 @@ class _VideoInferencer(BaseInferencer):
         frames, name, fps = _open_video(inputs)
         if out_dir and not out_file:
             out_file = osp.join(out_dir, 'vis', f'{name}.mp4')
+        if out_file and isinstance(inputs, str):  # replaced, unless an input
+            check_outputs(dict(out_file=out_file), dict(inputs=inputs),
+                          overwrite=True)
         draw = bool(out_file or show or return_vis)
         num_frames = getattr(frames, 'num_frames', None) or (
             len(frames) if hasattr(frames, '__len__') else 0)

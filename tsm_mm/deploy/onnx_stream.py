@@ -137,13 +137,19 @@ def export_stream_onnx(model: nn.Module, out: str,
         out (str): The ``.onnx`` file to write.
         frame_size (tuple[int, int]): (H, W) of the preprocessed frames;
             fixed in the graph (the cache shapes depend on it).
-        batch_size (int): Streams per step in the traced example.
+        batch_size (int): Streams per step in the traced example, >= 1
+            (the stream axis when ``dynamic_batch`` is False).
         dynamic_batch (bool): Declare the stream axis dynamic.
 
     Returns:
         dict: The graph's interface: ``inputs``, ``outputs`` and
         ``caches`` (name, new name, shape and fold of every shift site).
     """
+    # 0 streams traced an empty graph, or died of SIGFPE with a fixed axis
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
+            or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive int, got '
+                         f'{batch_size!r}')
     step = (BackboneStreamStep(model) if hasattr(model, 'num_shift_sites')
             else DetectorStreamStep(model))
     step.eval()

@@ -46,6 +46,7 @@ Output layout (MMAction2 ``RawframeDataset``, ``filename_tmpl``
     OUT/classes.txt                        one class name per line
 """
 import colorsys
+import itertools
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -311,6 +312,23 @@ def _check_args(out_dir: str, videos: int, frames: int, size: int,
     if osp.exists(out_dir) and (not osp.isdir(out_dir) or os.listdir(out_dir)):
         raise FileExistsError(
             f'out_dir {out_dir!r} exists and is not an empty directory')
+    blocks = videos // num_classes
+    num_val = _val_blocks(blocks, val_fraction)
+    if val_fraction > 0 and not 0 < num_val < blocks:
+        fewest = next(b for b in itertools.count(1)
+                      if 0 < _val_blocks(b, val_fraction) < b)
+        raise ValueError(
+            f'videos={videos} with val_fraction={val_fraction} gives '
+            f'{num_val} val and {blocks - num_val} train clips per class '
+            f'({blocks} blocks of {num_classes} classes); both splits need '
+            f'one: use at least {fewest * num_classes} videos, or '
+            'val_fraction=0 for no val split')
+
+
+def _val_blocks(blocks: int, val_fraction: float) -> int:
+    """How many of ``blocks`` blocks of one video per class are held out
+    for validation (the last ones)."""
+    return round(val_fraction * blocks)
 
 
 def make_toy_actions(out_dir: str,
@@ -334,7 +352,9 @@ def make_toy_actions(out_dir: str,
 
     Args:
         out_dir (str): Output folder; must not exist or be empty.
-        videos (int): Number of clips, a multiple of the classes.
+        videos (int): Number of clips, a multiple of the classes; with
+            ``val_fraction > 0``, enough for a clip of each class in both
+            splits.
         frames (int): Frames per clip.
         seed (int): Seed of all randomness.
         size (int): Side of the square frames in pixels.
@@ -355,7 +375,7 @@ def make_toy_actions(out_dir: str,
     classes = toy_classes(attributes, static)
     _check_args(out_dir, videos, frames, size, val_fraction, len(classes))
     blocks = videos // len(classes)
-    first_val = (blocks - round(val_fraction * blocks)) * len(classes)
+    first_val = (blocks - _val_blocks(blocks, val_fraction)) * len(classes)
 
     with atomic_dir(out_dir) as tmp_dir:  # complete or absent
         rows = {'train': [], 'val': []}
