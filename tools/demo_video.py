@@ -2,7 +2,8 @@
 
 A thin CLI over :class:`tsm_mm.apis.StreamingDetInferencer`: each frame
 enters the config's test pipeline and the model once, in order (a TSM
-backbone keeps its per-video caches). With
+backbone keeps its per-video caches). The mp4 is H.264 (browsers play
+it), each frame under a title band that box labels never cover. With
 ``--compare-2d``, a second (2D) detector runs on the same frames, drawn on
 the right, and the per-frame latencies of both are plotted.
 

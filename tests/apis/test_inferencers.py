@@ -7,7 +7,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
+from mmengine.structures import InstanceData
 from random_weights import scale_norms
 
 from tsm_mm.apis import (
@@ -16,6 +18,11 @@ from tsm_mm.apis import (
     StreamingDetector,
     StreamingDetInferencer,
     init_model,
+)
+from tsm_mm.apis.frame_drawing import (
+    draw_detections,
+    draw_title,
+    title_band_height,
 )
 from tsm_mm.apis.video_io import count_frames
 
@@ -102,10 +109,11 @@ def test_detection_inferencer_writes_and_returns_drawn_frames(
     result = det_inferencer(str(folder), out_dir=str(out_dir),
                             return_vis=True, no_save_pred=False, title='TSM')
     vis = result['visualization']
-    assert len(vis) == 4 and vis[0].shape == frames[0].shape
-    # the title box is dark at the top left; boxes changed the frame
+    rows = title_band_height(120)  # the title's band, above the frame
+    assert len(vis) == 4 and vis[0].shape == (120 + rows, 160, 3)
+    # the title band is dark at the top left; boxes changed the frame
     assert (vis[0][2:12, 2:30] < 40).all(2).mean() > 0.5
-    assert (np.abs(vis[0][20:].astype(int) - frames[0][20:]).max(2)
+    assert (np.abs(vis[0][rows:].astype(int) - frames[0]).max(2)
             > 60).mean() > 0.01
     assert count_frames(str(out_dir / 'vis' / 'clip.mp4')) == 4
     with open(out_dir / 'preds' / 'clip.json') as f:
@@ -113,6 +121,28 @@ def test_detection_inferencer_writes_and_returns_drawn_frames(
     assert [p['labels'] for p in saved] == \
         [p['labels'] for p in result['predictions']]
     assert sorted(os.listdir(out_dir / 'preds')) == ['clip.json']
+
+
+def test_detection_labels_never_cover_the_title(det_inferencer,
+                                               monkeypatch):
+    frame = moving_square(1)[0]
+    sample = DetDataSample()
+    sample.pred_instances = InstanceData(  # its label sits at the top left
+        bboxes=torch.tensor([[0., 0., 160., 120.]]),
+        scores=torch.tensor([0.9]), labels=torch.tensor([0]))
+    monkeypatch.setattr(det_inferencer.stream, 'detect',
+                        lambda image: (sample, 0.0123))
+    drawn = det_inferencer([frame], return_vis=True,
+                           title='TSM')['visualization'][0]
+    rows = title_band_height(120)
+    title = draw_title(frame, 'TSM 12.3 ms')[:rows]
+    assert (drawn[:rows] == title).all()  # the title, intact
+    # below it, the frame exactly as the visualizer drew it, label and all
+    boxes = draw_detections(det_inferencer.visualizer, frame, sample,
+                            det_inferencer.score_thr)
+    assert (drawn[rows:] == boxes).all()
+    label = np.abs(boxes[:20, :60].astype(int) - frame[:20, :60]).max(2)
+    assert (label > 30).mean() > 0.2
 
 
 def test_detection_inferencer_bad_input(det_inferencer, tmp_path):
@@ -165,8 +195,9 @@ def test_recognition_inferencer_matches_the_online_recognizer(tmp_path):
             label = int(scores.argmax())
             assert pred['pred_labels'] == [label]
             assert pred['pred_label_names'] == [CLASSES[label]]
-    # small frames are drawn enlarged to 240 rows, under a dark title
-    assert result['visualization'][0].shape == (240, 240, 3)
+    # small frames are drawn enlarged to 240 rows, under a dark title band
+    assert result['visualization'][0].shape == (
+        240 + title_band_height(240), 240, 3)
     assert (result['visualization'][0][2:12, 2:30] < 40).all(2).mean() > 0.5
 
 

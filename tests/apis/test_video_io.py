@@ -1,11 +1,18 @@
 """Reading frames: natural order of a folder, a video that ends early."""
+import os
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
 
-from tsm_mm.apis.video_io import TruncatedVideoError, VideoFrames, natural_key
+from tsm_mm.apis import video_io
+from tsm_mm.apis.video_io import (
+    Mp4Writer,
+    TruncatedVideoError,
+    VideoFrames,
+    natural_key,
+)
 
 
 def write_avi(path, num_frames, size=(32, 24), keep=1.0):
@@ -71,3 +78,77 @@ def test_video_that_ends_early_says_so(tmp_path):
                                [f.mean() for f in written[:len(read)]],
                                atol=3)
     assert osp.isfile(path)
+
+
+def video_stream(path):
+    """Codec name, pixel format, size and frame count of an mp4 (PyAV)."""
+    import av
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return (stream.codec_context.name, stream.codec_context.pix_fmt,
+                (stream.width, stream.height), frames)
+
+
+@pytest.mark.parametrize('size', [(32, 24), (33, 25)])
+def test_mp4_writer_writes_browser_playable_h264(size, tmp_path):
+    out = str(tmp_path / 'out.mp4')
+    frames = [np.full((size[1], size[0], 3), value, np.uint8)
+              for value in (0, 100, 200)]
+    with Mp4Writer(out, 10) as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert writer.codec == 'h264'
+    # H.264 in yuv420p (what browsers play) needs even sides: odd ones
+    # gain one edge row / column
+    even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
+    assert video_stream(out) == ('h264', 'yuv420p', even, 3)
+    with open(out, 'rb') as f:
+        assert b'avc1' in f.read()  # the sample entry browsers look for
+    read = list(VideoFrames(out))
+    np.testing.assert_allclose([f[:size[1], :size[0]].mean() for f in read],
+                               [0, 100, 200], atol=8)
+    assert os.listdir(tmp_path) == ['out.mp4']  # no temporary left
+
+
+def test_mp4_writer_falls_back_to_mp4v_with_one_warning(tmp_path,
+                                                        monkeypatch):
+    monkeypatch.setattr(video_io, 'h264_encoder', lambda: None)
+    monkeypatch.setattr(Mp4Writer, '_warned_mp4v', False)
+    logged = []
+    monkeypatch.setattr(video_io, 'print_log',
+                        lambda msg, *a, **k: logged.append(msg))
+    for name in ('a.mp4', 'b.mp4'):
+        with Mp4Writer(str(tmp_path / name), 10) as writer:
+            writer.write(np.zeros((24, 32, 3), np.uint8))
+        assert writer.codec == 'mp4v'
+        assert video_stream(str(tmp_path / name))[0] == 'mpeg4'
+    assert len(logged) == 1 and 'mp4v' in logged[0], logged
+
+
+def test_mp4_writer_error_leaves_no_output(tmp_path):
+    out = tmp_path / 'out.mp4'
+    out.write_bytes(b'an older result')
+    with pytest.raises(RuntimeError, match='stop'):
+        with Mp4Writer(str(out), 10) as writer:
+            writer.write(np.zeros((24, 32, 3), np.uint8))
+            raise RuntimeError('stop')
+    assert out.read_bytes() == b'an older result'
+    assert os.listdir(tmp_path) == ['out.mp4']
+
+
+def test_video_files_are_read_through_mmcv(tmp_path, monkeypatch):
+    import mmcv
+    path = str(tmp_path / 'full.avi')
+    write_avi(path, 5)
+    opened = []
+
+    class Spy(mmcv.VideoReader):
+
+        def __init__(self, filename, *args, **kwargs):
+            opened.append(filename)
+            super().__init__(filename, *args, **kwargs)
+
+    monkeypatch.setattr(video_io.mmcv, 'VideoReader', Spy)
+    assert sum(1 for _ in VideoFrames(path)) == 5
+    assert opened == [path, path]

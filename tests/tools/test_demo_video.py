@@ -12,6 +12,7 @@ from random_weights import scale_norms
 from tool_loader import REPO, load_tool
 
 from tsm_mm.apis import StreamingDetector, init_model
+from tsm_mm.apis.frame_drawing import title_band_height
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
 
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')
@@ -19,6 +20,13 @@ TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py')
 
 
 demo_video = load_tool('demo_video')
+
+
+def mp4_codec(path):
+    """The codec of the first video stream of ``path``, as PyAV names it."""
+    import av
+    with av.open(path) as container:
+        return container.streams.video[0].codec_context.name
 
 
 def read_video(path):
@@ -119,7 +127,9 @@ def test_demo_folder_with_2d_comparison(video_dir, tmp_path):
                      TOY_2D, '--score-thr', '0.0'])
     frames = read_video(out)
     assert len(frames) == count_frames(video_dir) == 8
-    assert frames[0].shape == (120, 320, 3)  # TSM | 2D side by side
+    # TSM | 2D side by side, each under its title band
+    assert frames[0].shape == (120 + title_band_height(120), 320, 3)
+    assert mp4_codec(out) == 'h264'  # browsers play it
     png = cv2.imread(str(tmp_path / 'demo_latency.png'))
     assert png is not None and png.shape[0] > 100
     assert sorted(os.listdir(tmp_path)) == ['demo.mp4', 'demo_latency.png']
@@ -154,12 +164,14 @@ def test_demo_mp4_keeps_frames_in_order(video_mp4, tmp_path):
                      '--score-thr', '1.01', '--latency-png', png])
     frames = read_video(out)
     assert len(frames) == count_frames(path) == len(inputs) == 8
-    assert frames[0].shape == inputs[0].shape
+    rows = title_band_height(inputs[0].shape[0])
+    assert frames[0].shape == (inputs[0].shape[0] + rows, ) + \
+        inputs[0].shape[1:]
+    assert mp4_codec(out) == 'h264'
     assert cv2.imread(png) is not None
-    below_title = np.s_[24:]
     for i, frame in enumerate(frames):
-        diffs = [np.abs(frame[below_title].astype(float) -
-                        x[below_title]).mean() for x in inputs]
+        diffs = [np.abs(frame[rows:].astype(float) - x).mean()
+                 for x in inputs]
         assert int(np.argmin(diffs)) == i and diffs[i] < 6, diffs
 
 

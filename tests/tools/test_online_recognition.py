@@ -129,6 +129,9 @@ def test_tool_shows_progress_and_a_summary(toy_actions, clip_item,
     assert re.search(r'^median latency [\d.]+ ms per frame$', printed, re.M)
     assert f'{FRAMES} frames -> {out}' in printed
     assert count_frames(out) == FRAMES
+    import av
+    with av.open(out) as container:  # H.264: browsers play it
+        assert container.streams.video[0].codec_context.name == 'h264'
     assert cv2.imread(osp.join(frame_dir, 'img_00001.jpg')) is not None
 
 

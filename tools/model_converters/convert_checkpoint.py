@@ -3,6 +3,11 @@
 Layouts:
     official  mit-han-lab/temporal-shift-module TSM ResNets -> a tsm_mm
               Recognizer2D (TSMResNet + TSMHead).
+    official-online
+              the MobileNetV2 of that repository's online demo
+              (online_demo/mobilenet_v2_tsm.py, width 1.0) -> a Recognizer2D
+              with TSMMobileNetV2 (direction='causal', shift_div=8): the
+              streamed features and caches are the demo's.
     mmaction  MMAction2 ResNetTSM recognizers <-> tsm_mm TSMResNet ones
               (--direction to-tsm_mm | to-mmaction).
     mmdet     a 2D MMDetection detector with a ResNet backbone -> the same
@@ -40,6 +45,8 @@ from torch import Tensor
 
 # isort: off
 import tsm_mm  # noqa: F401  (first: patches the stack before mmaction)
+from mmaction.models.backbones.mobilenet_v2 import \
+    MobileNetV2 as ActionMobileNetV2
 from mmaction.models.backbones.resnet import ResNet as ActionResNet
 from mmdet.models.backbones import ResNet as DetResNet
 # isort: on
@@ -226,6 +233,166 @@ def convert_official(checkpoint: Dict) -> Dict:
     return dict(meta=meta, state_dict=out)
 
 
+def _demo_to_mm(key: str, stage_of: List[Tuple[int, int]]) -> Optional[str]:
+    """A key of the online demo's MobileNetV2 in MMAction2 names.
+
+    ``features.0.{0,1}`` is the stem (``conv1.{conv,bn}``), ``features.i``
+    (1..17) the i-th inverted residual, whose ``conv.j`` is ConvModule
+    ``j // 3`` (conv, BN, ReLU6 in turn), ``features.18`` the last 1x1
+    (``conv2``), ``classifier`` the head; None for any other key.
+    """
+    m = re.fullmatch(r'classifier\.(weight|bias)', key)
+    if m:
+        return f'cls_head.fc_cls.{m.group(1)}'
+    m = re.fullmatch(r'features\.(\d+)\.(?:conv\.)?(\d+)\.(\w+)', key)
+    if m is None:
+        return None
+    index, j, param = int(m.group(1)), int(m.group(2)), m.group(3)
+    kind = {0: 'conv', 1: 'bn'}.get(j % 3)
+    if kind is None or (kind == 'conv') != (param == 'weight') and \
+            param not in BN_PARAMS:
+        return None
+    has_conv = '.conv.' in key
+    if index in (0, len(stage_of) + 1) and not has_conv and j < 3:
+        name = 'conv1' if index == 0 else 'conv2'
+        return f'backbone.{name}.{kind}.{param}'
+    if 1 <= index <= len(stage_of) and has_conv:
+        layer, block = stage_of[index - 1]
+        return f'backbone.layer{layer}.{block}.conv.{j // 3}.{kind}.{param}'
+    return None
+
+
+def _mm_to_demo(key: str, stage_of: List[Tuple[int, int]]) -> str:
+    """The online demo's name of an MMAction2 ``MobileNetV2`` key (the
+    inverse of :func:`_demo_to_mm`), for messages."""
+    m = re.fullmatch(r'backbone\.(conv[12])\.(conv|bn)\.(\w+)', key)
+    j = {'conv': 0, 'bn': 1}
+    if m:
+        index = 0 if m.group(1) == 'conv1' else len(stage_of) + 1
+        return f'features.{index}.{j[m.group(2)]}.{m.group(3)}'
+    m = re.fullmatch(r'backbone\.layer(\d+)\.(\d+)\.conv\.(\d+)\.(conv|bn)'
+                     r'\.(\w+)', key)
+    if m:
+        index = stage_of.index((int(m.group(1)), int(m.group(2)))) + 1
+        return (f'features.{index}.conv.'
+                f'{3 * int(m.group(3)) + j[m.group(4)]}.{m.group(5)}')
+    return key.replace('cls_head.fc_cls.', 'classifier.')
+
+
+def _swap_slot_channels(state: Dict[str, Tensor], num_layers: int,
+                        shift_div: int = 8) -> Dict[str, Tensor]:
+    """Swap the channel blocks [0, C/8) and [C/8, 2C/8) of every stage
+    whose blocks shift (MMAction2 names).
+
+    The demo's shifted block caches ``x[:, :C/8]`` and reads the past
+    there; ``TSMMobileNetV2`` uses ``x[:, C/8:2C/8]``. Permuting those two
+    blocks of the stage's whole residual stream (the output channels of
+    every block of the stage, the input channels of the shifted convs and
+    of the next stage's first conv) gives the same function with the
+    demo's slot where ours is; the caches then hold the same values.
+    """
+    out = dict(state)
+    for layer in range(1, num_layers + 1):
+        blocks = sorted({int(k.split('.')[2]) for k in state
+                         if k.startswith(f'backbone.layer{layer}.')})
+        if len(blocks) < 2:  # no block of this stage shifts
+            continue
+        last = max(int(k.split('.')[4]) for k in state
+                   if k.startswith(f'backbone.layer{layer}.0.conv.'))
+        channels = state[f'backbone.layer{layer}.0.conv.{last}.conv.weight'
+                         ].shape[0]
+        fold = channels // shift_div
+        perm = torch.arange(channels)
+        perm[:fold], perm[fold:2 * fold] = perm[fold:2 * fold].clone(), \
+            perm[:fold].clone()
+        outputs = [f'backbone.layer{layer}.{b}.conv.{last}' for b in blocks]
+        inputs = [f'backbone.layer{layer}.{b}.conv.0.conv.weight'
+                  for b in blocks[1:]]
+        inputs.append(f'backbone.layer{layer + 1}.0.conv.0.conv.weight'
+                      if layer < num_layers else 'backbone.conv2.conv.weight')
+        for prefix in outputs:
+            for key in [f'{prefix}.conv.weight'] + [
+                    f'{prefix}.bn.{p}' for p in BN_PARAMS[:4]]:
+                out[key] = out[key].index_select(0, perm)
+        for key in inputs:
+            out[key] = out[key].index_select(1, perm)
+    return out
+
+
+def convert_official_online(checkpoint: Dict,
+                            swap_slots: bool = True) -> Dict:
+    """The official online demo's MobileNetV2 -> a tsm_mm recognizer.
+
+    The demo (``online_demo/mobilenet_v2_tsm.py`` of
+    mit-han-lab/temporal-shift-module, width 1.0, as its Jester
+    checkpoint) keys ``features.*`` and ``classifier.*``; they become
+    MMAction2 ``MobileNetV2`` keys under ``backbone.`` and
+    ``cls_head.fc_cls.*``. The demo shifts the same 10 blocks as
+    ``TSMMobileNetV2`` but keeps the past in the first C/8 channels, ours
+    in the second: the two channel blocks of each such stage are swapped
+    (:func:`_swap_slot_channels`), so ``TSMMobileNetV2(direction='causal',
+    shift_div=8)`` streamed frame by frame gives the demo's features,
+    logits and caches. The stage outputs inside the backbone (other
+    ``out_indices``) carry those two blocks swapped. The demo feeds RGB
+    frames normalised by the ImageNet mean and std.
+
+    Args:
+        checkpoint (dict): The demo's state dict (``module.`` prefixes and
+            a ``state_dict`` wrapper are accepted).
+        swap_slots (bool): Swap the channel blocks (False gives the plain
+            renamed weights, which stream differently).
+
+    Returns:
+        dict: ``dict(meta=..., state_dict=...)``.
+    """
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    with torch.device('meta'):
+        reference = ActionMobileNetV2(widen_factor=1.0)
+    stage_of = [(i + 1, b) for i, (_, _, n, _) in
+                enumerate(reference.arch_settings) for b in range(n)]
+    renamed = {key: _demo_to_mm(key, stage_of) for key in state_dict}
+    unknown = [k for k, v in renamed.items() if v is None]
+    if unknown:
+        _refuse('keys of no online-demo MobileNetV2 (expected features.* '
+                'and classifier.*, as online_demo/mobilenet_v2_tsm.py)',
+                unknown)
+    expected = {f'backbone.{k}': v.shape
+                for k, v in reference.state_dict().items()}
+    got = {v: k for k, v in renamed.items()}
+    missing = [k for k in expected if k not in got
+               and not k.endswith('num_batches_tracked')]
+    missing += [k for k in ('cls_head.fc_cls.weight',
+                            'cls_head.fc_cls.bias') if k not in got]
+    if missing:
+        _refuse('the online-demo MobileNetV2 lacks keys',
+                [_mm_to_demo(k, stage_of) for k in missing])
+    extra = [got[k] for k in got if k not in expected
+             and not k.startswith('cls_head.')]
+    if extra:
+        _refuse('keys of no width-1.0 online-demo MobileNetV2', extra)
+    classifier = state_dict[got['cls_head.fc_cls.weight']]
+    shapes = dict(expected, **{
+        'cls_head.fc_cls.weight': (classifier.shape[0], 1280),
+        'cls_head.fc_cls.bias': (classifier.shape[0], )})
+    wrong = [f'{got[k]} {tuple(state_dict[got[k]].shape)} (expected '
+             f'{tuple(shapes[k])})' for k in got
+             if tuple(state_dict[got[k]].shape) != tuple(shapes[k])]
+    if wrong:
+        _refuse('shapes of no width-1.0 MobileNetV2 (only the demo at '
+                "width 1.0 maps onto MMAction2's: at another width its stem "
+                'stays 32 channels, MMAction2 scales it)', wrong)
+    out = {renamed[k]: v for k, v in state_dict.items()}
+    if swap_slots:
+        out = _swap_slot_channels(out, len(reference.arch_settings))
+    meta = dict(converted_from=dict(
+        layout='official-online', num_classes=int(classifier.shape[0]),
+        backbone="TSMMobileNetV2(direction='causal', shift_div=8)",
+        swapped_slots=swap_slots))
+    return dict(meta=meta, state_dict=out)
+
+
 def convert_mmaction(checkpoint: Dict, direction: str = 'to-tsm_mm',
                      shift_place: str = 'blockres',
                      temporal_pool: bool = False) -> Dict:
@@ -397,8 +564,9 @@ def convert_mmdet(checkpoint: Dict, num_segments: int = 8,
     return dict(meta=meta, state_dict=dict(state_dict))
 
 
-CONVERTERS = dict(official=convert_official, mmaction=convert_mmaction,
-                  mmdet=convert_mmdet)
+CONVERTERS = {'official': convert_official,
+              'official-online': convert_official_online,
+              'mmaction': convert_mmaction, 'mmdet': convert_mmdet}
 
 
 def convert_checkpoint_file(layout: str, src: str, dst: str,
@@ -406,7 +574,8 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
     """Convert the checkpoint ``src`` and write ``dst`` atomically.
 
     Args:
-        layout (str): ``'official'``, ``'mmaction'`` or ``'mmdet'``.
+        layout (str): A key of :data:`CONVERTERS` (``'official'``,
+            ``'official-online'``, ``'mmaction'`` or ``'mmdet'``).
         src (str): The input checkpoint.
         dst (str): The output (``meta`` and ``state_dict`` only); never
             ``src`` (nor a link to it).
@@ -436,9 +605,9 @@ def convert_checkpoint_file(layout: str, src: str, dst: str,
     return converted
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Convert a checkpoint')
-    parser.add_argument('layout', choices=['official', 'mmaction', 'mmdet'],
+    parser.add_argument('layout', choices=list(CONVERTERS),
                         help='the layout of the input checkpoint')
     parser.add_argument('src', help='input checkpoint')
     parser.add_argument('dst', help='output checkpoint')
@@ -463,7 +632,7 @@ def parse_args() -> argparse.Namespace:
         default='causal', help='mmdet: direction written into meta cfg')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing dst (never src)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         check_outputs(dict(dst=args.dst), dict(src=args.src), args.overwrite)
     except (FileExistsError, ValueError) as err:
@@ -471,15 +640,17 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    kwargs = dict(
-        official={},
-        mmaction=dict(direction=args.direction,
-                      shift_place=args.shift_place,
-                      temporal_pool=args.temporal_pool),
-        mmdet=dict(num_segments=args.num_segments, shift_div=args.shift_div,
-                   direction=args.shift_direction))[args.layout]
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    kwargs = {
+        'official': {},
+        'official-online': {},
+        'mmaction': dict(direction=args.direction,
+                         shift_place=args.shift_place,
+                         temporal_pool=args.temporal_pool),
+        'mmdet': dict(num_segments=args.num_segments,
+                      shift_div=args.shift_div,
+                      direction=args.shift_direction)}[args.layout]
     converted = convert_checkpoint_file(args.layout, args.src, args.dst,
                                         args.overwrite, **kwargs)
     source = converted['meta']['converted_from']

@@ -105,8 +105,8 @@ class _VideoInferencer(BaseInferencer):
                 frames (natural order) or BGR frames.
             out_dir (str): When set, the drawn video goes to
                 ``out_dir/vis/<name>.mp4``.
-            out_file (str): Or to this mp4 (replaced if it exists; never
-                the input, nor a link to it).
+            out_file (str): Or to this mp4 (H.264; replaced if it exists;
+                never the input, nor a link to it).
             show (bool): Show each drawn frame in a window.
             return_vis (bool): Keep the drawn frame in each result.
             title (str): Drawn before the per-frame text (e.g. a model
@@ -186,7 +186,8 @@ class StreamingDetInferencer(_VideoInferencer):
     order (a TSM backbone keeps its caches across the video). A prediction
     is ``dict(labels, scores, bboxes)`` as in ``DetInferencer``; frames are
     drawn by ``DetLocalVisualizer`` with the model's class names, under a
-    title scaled to the frame.
+    title band scaled to the frame (added above it: a box label never
+    covers the title).
 
     Args:
         model (str | Config): A ``VideoFasterRCNN`` config.
@@ -235,8 +236,8 @@ class OnlineRecogInferencer(_VideoInferencer):
     Each frame advances :class:`~tsm_mm.apis.OnlineRecognizer` by one step;
     a prediction is ``dict(pred_labels=[top-1], pred_scores=[running
     scores], pred_label_names=[top-1 name])``. A drawn frame (enlarged to
-    240 rows if smaller) carries the running top-1 class, its score and
-    the latency as a title scaled to the frame.
+    240 rows if smaller) has the running top-1 class, its score and the
+    latency in a title band scaled to the frame, added above it.
 
     Args:
         model (str | Config): A recognizer config with a TSMResNet.

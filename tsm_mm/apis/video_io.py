@@ -1,11 +1,15 @@
 """Frames in (a video file or a folder of images) and an mp4 out."""
+import logging
 import os
 import os.path as osp
 import re
-from typing import Iterator, List, Optional, Tuple, Union
+from fractions import Fraction
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import cv2
+import mmcv
 import numpy as np
+from mmengine.logging import print_log
 
 from ..utils.atomic_write import PendingFile
 
@@ -40,8 +44,8 @@ class VideoFrames:
     :class:`TruncatedVideoError` after its last readable frame.
 
     Args:
-        path (str): A video file (anything ``cv2.VideoCapture`` reads) or a
-            folder of images.
+        path (str): A video file (read by ``mmcv.VideoReader``: anything
+            ``cv2.VideoCapture`` reads) or a folder of images.
 
     Attributes:
         fps (float): Frames per second (:data:`DEFAULT_FPS` for folders).
@@ -66,12 +70,11 @@ class VideoFrames:
             self.fps, self.num_frames = DEFAULT_FPS, len(self._files)
             first = self._read_image(self._files[0])
         else:
-            capture = self._open(path)
-            ok, first = capture.read()
-            fps = capture.get(cv2.CAP_PROP_FPS)
-            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-            capture.release()
-            if not ok or first is None:
+            reader = self._open(path)
+            first = reader.read()
+            fps, count = reader.fps, reader.frame_cnt
+            reader.vcap.release()
+            if first is None:
                 raise ValueError(f'{path} is a video without a readable '
                                  'frame')
             self.fps = fps if fps > 0 else DEFAULT_FPS
@@ -79,13 +82,14 @@ class VideoFrames:
         self.size: Tuple[int, int] = (first.shape[1], first.shape[0])
 
     @staticmethod
-    def _open(path: str) -> cv2.VideoCapture:
-        capture = cv2.VideoCapture(path)
-        if not capture.isOpened():
-            capture.release()
+    def _open(path: str) -> mmcv.VideoReader:
+        # mmcv's reader (cv2 inside); it only asserts, so opening is checked
+        reader = mmcv.VideoReader(path, cache_capacity=1)
+        if not reader.opened:
+            reader.vcap.release()
             raise ValueError(f'{path} cannot be opened as a video (not a '
                              'video file, or a codec OpenCV lacks)')
-        return capture
+        return reader
 
     @staticmethod
     def _read_image(file: str) -> np.ndarray:
@@ -113,18 +117,18 @@ class VideoFrames:
             for file in self._files:
                 yield self._check_size(self._read_image(file), file)
             return
-        capture = self._open(self.path)
+        reader = self._open(self.path)
         try:
             index = 0
             while True:
-                ok, frame = capture.read()
-                if not ok:
+                frame = reader.read()
+                if frame is None:
                     break
                 yield self._check_size(frame,
                                        f'frame {index} of {self.path}')
                 index += 1
         finally:
-            capture.release()
+            reader.vcap.release()
         if index < self.num_frames:
             raise TruncatedVideoError(
                 f'{self.path} ended after {index} of the {self.num_frames} '
@@ -137,28 +141,118 @@ def count_frames(path: str) -> int:
     return sum(1 for _ in VideoFrames(path))
 
 
+def h264_encoder() -> Optional[str]:
+    """The H.264 encoder of PyAV (``'libx264'``), or None without one.
+
+    OpenCV's pip wheels cannot encode H.264 (no ``'avc1'`` writer), so
+    browser-playable mp4s are written through PyAV's bundled FFmpeg.
+    """
+    try:
+        import av
+    except ImportError:
+        return None
+    return 'libx264' if 'libx264' in av.codecs_available else None
+
+
+class _H264Stream:
+    """Frames to an H.264 (yuv420p) mp4 through PyAV."""
+
+    def __init__(self, path: str, fps: float, size: Tuple[int, int],
+                 encoder: str) -> None:
+        import av
+        self._av = av
+        self._container = av.open(path, 'w', format='mp4',
+                                  options=dict(movflags='+faststart'))
+        try:
+            self._stream = self._container.add_stream(
+                encoder, rate=Fraction(fps).limit_denominator(1001))
+            # yuv420p, the format browsers play, needs even sides
+            self._stream.width = size[0] + size[0] % 2
+            self._stream.height = size[1] + size[1] % 2
+            self._stream.pix_fmt = 'yuv420p'
+        except BaseException:
+            self._container.close()
+            raise
+
+    def write(self, frame: np.ndarray) -> None:
+        pad_h = self._stream.height - frame.shape[0]
+        pad_w = self._stream.width - frame.shape[1]
+        if pad_h or pad_w:
+            frame = np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), 'edge')
+        image = self._av.VideoFrame.from_ndarray(
+            np.ascontiguousarray(frame), format='bgr24')
+        for packet in self._stream.encode(image):
+            self._container.mux(packet)
+
+    def release(self, finish: bool = True) -> None:
+        try:
+            if finish:
+                for packet in self._stream.encode():  # flush the encoder
+                    self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
 class Mp4Writer:
-    """Write BGR frames to an mp4 (mp4v) that appears only when complete.
+    """Write BGR frames to an mp4 that appears only when complete.
+
+    The video is H.264 in yuv420p (browsers play it), encoded by PyAV; a
+    frame of an odd width or height gains one edge column or row (that
+    format needs even sides). Where PyAV or its H.264 encoder is missing,
+    OpenCV writes mp4v instead (browsers do not play it) and a warning
+    says so, once per process. :attr:`codec` tells which was written.
 
     Frames go to a temporary file beside ``out_file``
-    (:class:`~tsm_mm.utils.PendingFile`, same name, so cv2 picks the
-    container from the extension), which replaces ``out_file`` on
-    :meth:`close`; on an error (or no frame at all) the temporary file is
-    removed and ``out_file`` is left as it was. Use it as a context manager.
+    (:class:`~tsm_mm.utils.PendingFile`, same name), which replaces
+    ``out_file`` on :meth:`close`; on an error (or no frame at all) the
+    temporary file is removed and ``out_file`` is left as it was. Use it
+    as a context manager.
 
     Args:
         out_file (str): The mp4 to write; its folder is created.
         fps (float): Frames per second.
     """
 
+    _warned_mp4v = False
+
     def __init__(self, out_file: str, fps: float = DEFAULT_FPS) -> None:
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
         self.out_file, self.fps = out_file, fps
         self._pending: Optional[PendingFile] = None  # from the first frame
-        self._writer: Optional[cv2.VideoWriter] = None
+        self._writer: Any = None  # _H264Stream or cv2.VideoWriter
         self._size: Optional[Tuple[int, int]] = None
         self.num_frames = 0
+        self.codec: Optional[str] = None  # 'h264' or 'mp4v', once opened
+
+    def _open(self, size: Tuple[int, int]) -> None:
+        self._pending = PendingFile(self.out_file)
+        encoder = h264_encoder()
+        if encoder is not None:
+            try:
+                self._writer = _H264Stream(self._pending.path, self.fps,
+                                           size, encoder)
+            except Exception as err:
+                self._discard()
+                raise RuntimeError(f'cannot write an H.264 video to '
+                                   f'{self.out_file}: {err}') from err
+            self.codec = 'h264'
+            return
+        if not Mp4Writer._warned_mp4v:
+            Mp4Writer._warned_mp4v = True
+            print_log(
+                'PyAV with an H.264 encoder (libx264) is not installed: '
+                f'writing mp4v videos ({self.out_file}), which browsers do '
+                'not play; `pip install av` for H.264', 'current',
+                level=logging.WARNING)
+        self._writer = cv2.VideoWriter(
+            self._pending.path, cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
+            size)
+        if not self._writer.isOpened():
+            self._discard()
+            raise RuntimeError(f'OpenCV cannot write an mp4v video to '
+                               f'{self.out_file}')
+        self.codec = 'mp4v'
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (H, W, 3) BGR uint8 frame of the first frame's size."""
@@ -167,14 +261,7 @@ class Mp4Writer:
                              f'{frame.shape} {frame.dtype}')
         size = (frame.shape[1], frame.shape[0])
         if self._writer is None:
-            self._pending = PendingFile(self.out_file)
-            self._writer = cv2.VideoWriter(
-                self._pending.path, cv2.VideoWriter_fourcc(*'mp4v'),
-                self.fps, size)
-            if not self._writer.isOpened():
-                self._discard()
-                raise RuntimeError(f'OpenCV cannot write an mp4v video to '
-                                   f'{self.out_file}')
+            self._open(size)
             self._size = size
         elif size != self._size:
             # cv2.VideoWriter would silently drop it
@@ -188,15 +275,25 @@ class Mp4Writer:
         """Finish the file and move it to ``out_file``."""
         if self._writer is None:
             raise ValueError(f'no frame was written to {self.out_file}')
-        self._writer.release()
-        self._writer = None
+        writer, self._writer = self._writer, None
+        try:
+            writer.release()
+        except BaseException:
+            self._discard()
+            raise
         self._pending.commit()
         self._pending = None
 
     def _discard(self) -> None:
         if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            try:
+                if isinstance(writer, _H264Stream):
+                    writer.release(finish=False)
+                else:
+                    writer.release()
+            except Exception:  # the file is dropped anyway
+                pass
         if self._pending is not None:
             self._pending.discard()
             self._pending = None
