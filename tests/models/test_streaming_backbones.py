@@ -47,7 +47,7 @@ def case(request):
     cls_2d, cls_tsm, kwargs, sites, site_modules = CASES[request.param]
     torch.manual_seed(0)
     model_2d = randomize_weights(cls_2d(**kwargs))
-    tsm = cls_tsm(num_segments=4, **kwargs)
+    tsm = cls_tsm(num_segments=4, routed=True, **kwargs)
     tsm.load_state_dict(model_2d.state_dict(), strict=True)  # 2D checkpoint
     tsm.eval()
     return model_2d, tsm, sites, site_modules, cls_tsm, kwargs

@@ -67,6 +67,8 @@ class _ShiftHook:
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
         owner, x = self.owner, args[0]
         if owner._shift_mode is None:  # offline
+            if owner.unrouted_error is not None:
+                raise RuntimeError(owner.unrouted_error)
             x = temporal_shift(x, self.num_segments, owner.shift_div,
                                owner.direction)
         else:
@@ -121,6 +123,8 @@ class TemporalShiftMixin:
         self.direction = direction
         self.num_shift_sites = 0
         self._warned_causal_run = False
+        # why an offline forward is refused (no detector routes the clips)
+        self.unrouted_error: Optional[str] = None
         self.stream_caches = StreamCaches(max_streams, max_idle_steps)
         self._shift_mode: Optional[ShiftFn] = None  # None: offline
         # (input's slot, its own values) of the site that runs swapped; a
@@ -187,17 +191,6 @@ class TemporalShiftMixin:
             _ShiftHook(self, self.num_shift_sites, num_segments))
         module.register_forward_hook(_RestoreHook(self))
         self.num_shift_sites += 1
-
-    def _warn_unless_routed(self, routed: bool) -> None:
-        """Warn once at build when no detector routes clips and streams."""
-        if self.num_shift_sites and not routed:
-            print_log(
-                f'{type(self).__name__} shifts along every num_segments='
-                f'{self.num_segments} consecutive images of a batch: inside '
-                'a detector that does not route clips and streams (e.g. '
-                "MMDetection's FasterRCNN) the unrelated images of a batch "
-                'will be mixed; use VideoFasterRCNN', 'current',
-                level=logging.WARNING)
 
     @contextmanager
     def stream_step(self, stream_ids: StreamIds, frame_ids: FrameIds = None,
@@ -364,38 +357,6 @@ class TemporalShiftMixin:
         """Set the mode as the base backbone does, and return the module."""
         super().train(mode)
         return self
-
-
-class StreamingShiftMixin(TemporalShiftMixin):
-    """The constructor of the streaming backbones for MMDetection.
-
-    Takes the shift and stream options as keywords, passes the rest to the
-    2D backbone, then shifts the modules :meth:`_shift_sites` names. The
-    options are documented by each backbone.
-    """
-
-    def __init__(self,
-                 *args,
-                 num_segments: int = 8,
-                 is_shift: bool = True,
-                 shift_div: int = 8,
-                 direction: str = 'causal',
-                 max_streams: int = 16,
-                 max_idle_steps: int = 256,
-                 routed: bool = False,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_shift(num_segments, shift_div, direction, max_streams,
-                         max_idle_steps)
-        self.is_shift = is_shift
-        if is_shift:
-            self._add_shift_sites([(module, self.num_segments)
-                                   for module in self._shift_sites()])
-        self._warn_unless_routed(routed)
-
-    def _shift_sites(self) -> List[nn.Module]:
-        """The modules whose input is shifted."""
-        raise NotImplementedError
 
 
 def blockres_blocks(res_layers: Sequence[nn.Module]) -> List[nn.Module]:

@@ -1,23 +1,21 @@
 """Streaming TSM-MobileNetV2 for MMDetection detectors."""
-from typing import List
-
 from mmdet.models.backbones import MobileNetV2
 from mmdet.registry import MODELS
-from torch import nn
 
-from .shift_mixin import StreamingShiftMixin
+from .streaming_shift_mixin import StreamingShiftMixin
 
 
 @MODELS.register_module()
 class StreamingTSMMobileNetV2(StreamingShiftMixin, MobileNetV2):
     """MMDetection's MobileNetV2 whose inverted residuals shift along time.
 
-    The input of the expansion conv of every block with an identity
-    connection is shifted (10 blocks at width 1.0), as in the official
-    online demo. Trained on clips of ``num_segments`` frames, run frame by
-    frame with per-stream caches (:meth:`forward_stream`). Its state-dict
-    keys are exactly those of MMDetection's ``MobileNetV2``, so a 2D
-    checkpoint loads strictly.
+    A preset of :class:`~tsm_mm.models.backbones.StreamingTSM`: the sites
+    are ``'layer*.*.expand_conv'`` of the blocks with an identity
+    connection (10 blocks at width 1.0), as in the official online demo.
+    Trained on clips of ``num_segments`` frames, run frame by frame with
+    per-stream caches (:meth:`forward_stream`). Its state-dict keys are
+    exactly those of MMDetection's ``MobileNetV2``, so a 2D checkpoint
+    loads strictly.
 
     Args:
         num_segments (int): Frames per training clip, T. Defaults to 8.
@@ -30,14 +28,13 @@ class StreamingTSMMobileNetV2(StreamingShiftMixin, MobileNetV2):
             Defaults to 16.
         max_idle_steps (int): A stream not fed for this many steps is
             released. Defaults to 256.
-        routed (bool): Whether a detector routes clips and streams
-            (``VideoFasterRCNN`` sets it); else a warning at build.
+        routed (bool): Whether the caller routes clips and streams
+            (``VideoDetector`` sets it); else an offline forward is refused.
+        sites (str | list[str], optional): Module-path patterns replacing
+            the default sites.
         **kwargs: Other arguments of MMDetection's ``MobileNetV2``
             (``widen_factor``, ``out_indices``, ``frozen_stages``,
             ``norm_cfg``, ...).
     """
 
-    def _shift_sites(self) -> List[nn.Module]:
-        return [block.expand_conv
-                for name in self.layers[:-1]  # conv2 closes the list
-                for block in getattr(self, name) if block.with_res_shortcut]
+    default_sites = 'layer*.*.expand_conv'

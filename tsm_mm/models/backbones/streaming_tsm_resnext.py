@@ -22,7 +22,7 @@ class StreamingTSMResNeXt(StreamingTSMResNet, ResNeXt):
             Defaults to 4.
         **kwargs: :class:`StreamingTSMResNet`'s shift and stream arguments
             (``num_segments``, ``is_shift``, ``shift_div``, ``direction``,
-            ``max_streams``, ``max_idle_steps``, ``routed``) and
+            ``max_streams``, ``max_idle_steps``, ``routed``, ``sites``) and
             MMDetection's ``ResNet`` arguments.
     """
 

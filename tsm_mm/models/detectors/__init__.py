@@ -1,3 +1,8 @@
+from .video_detector import VideoDetector, video_detector_class
+from .video_detector_mixin import VideoDetectorMixin
 from .video_faster_rcnn import VideoFasterRCNN
 
-__all__ = ['VideoFasterRCNN']
+__all__ = [
+    'VideoDetector', 'VideoDetectorMixin', 'VideoFasterRCNN',
+    'video_detector_class'
+]
