@@ -1,15 +1,18 @@
 """VideoDetector over stock MMDetection configs: clips in ``loss``,
 frame-by-frame streaming equal to the offline causal clip."""
 import copy
+import os.path as osp
 
 import pytest
 import torch
 from mmdet.registry import MODELS
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from random_weights import scale_norms
 from video_detector_cases import (
     CASES,
+    CONFIGS,
     INIT_WEIGHTS,
     SIZE,
     T,
@@ -157,3 +160,29 @@ def test_2d_checkpoint_loads_strictly(family, tmp_path):
     load_checkpoint(video, path, strict=True)
     for key, value in model_2d.state_dict().items():
         assert torch.equal(video.state_dict()[key], value), key
+
+
+def test_one_change_over_a_stock_config_file(tmp_path):
+    """The change written over mmdet's own config file, keys merged from
+    it: a video RetinaNet whose backbone streams, the 2D keys unchanged."""
+    config = tmp_path / 'retinanet_tsm_video.py'
+    config.write_text(
+        "_base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'\n"
+        "custom_imports = dict(imports=['tsm_mm'], "
+        'allow_failed_imports=False)\n'
+        "model = dict(type='VideoDetector', detector='RetinaNet',\n"
+        "             backbone=dict(type='StreamingTSMResNet', "
+        'num_segments=3, init_cfg=None))\n')
+    cfg = Config.fromfile(str(config))
+    init_default_scope('mmdet')
+    video = MODELS.build(cfg.model)
+    assert type(video).__name__ == 'VideoRetinaNet'
+    assert type(video.backbone).__name__ == 'StreamingTSMResNet'
+    stock = Config.fromfile(
+        osp.join(CONFIGS, 'retinanet/retinanet_r18_fpn_1x_coco.py')).model
+    stock.backbone.init_cfg = None
+    assert list(video.state_dict()) == list(
+        MODELS.build(stock).state_dict())
+    with pytest.raises(TypeError, match='belong in `detector`'):
+        MODELS.build(dict(type='VideoDetector', detector=dict(stock),
+                          neck=stock.neck))

@@ -34,10 +34,17 @@ class VideoDetector:
     offline clips, tensor mode. The modules and state-dict keys are the
     detector's, so its 2D (e.g. COCO) checkpoint loads strictly.
 
+    Over a stock config the change can also be written in place, the
+    detector's other keys merging from the base as usual::
+
+        model = dict(type='VideoDetector', detector='RetinaNet',
+                     backbone=dict(type='StreamingTSMResNet', num_segments=8))
+
     Args:
-        detector (dict): The detector's config (mmdet's ``MODELS``); its
-            backbone may be a streaming TSM one (``StreamingTSM``,
-            ``StreamingTSMResNet``, ``StreamingTSMCSPNeXt``, ...) or 2D.
+        detector (dict | str): The detector's config (mmdet's ``MODELS``);
+            its backbone may be a streaming TSM one (``StreamingTSM``,
+            ``StreamingTSMResNet``, ``StreamingTSMCSPNeXt``, ...) or 2D. A
+            type name takes the detector's arguments from ``kwargs``.
         data_preprocessor (dict, optional): Replaces the detector's
             (a ``DetDataPreprocessor`` becomes a ``TrackDataPreprocessor``;
             batch augments are refused, see
@@ -47,9 +54,15 @@ class VideoDetector:
         nn.Module: The video detector (not a ``VideoDetector``).
     """
 
-    def __new__(cls, detector: ConfigType,
-                data_preprocessor: Optional[ConfigType] = None
-                ) -> nn.Module:
+    def __new__(cls, detector: Union[ConfigType, str, type],
+                data_preprocessor: Optional[ConfigType] = None,
+                **kwargs) -> nn.Module:
+        if isinstance(detector, (str, type)):
+            detector = dict(kwargs, type=detector)
+        elif kwargs:
+            raise TypeError(f'VideoDetector: {sorted(kwargs)} belong in '
+                            '`detector` when it is a dict (or name the '
+                            "detector's type: detector='RetinaNet')")
         args: Dict = dict(detector)
         kind: Union[str, type] = args.pop('type')
         base = kind if isinstance(kind, type) else MODELS.get(kind)
