@@ -24,7 +24,7 @@ from tsm_mm.ops import temporal_shift
 from tsm_mm.ops.temporal_shift import restore_slot_, stream_slot, swap_slot_
 from tsm_mm.utils import atomic_path, time_round_robin
 from tsm_mm.utils.arg_types import positive_int
-from tsm_mm.utils.output_paths import check_outputs
+from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GROUPS: Dict[str, Callable] = {}
@@ -489,13 +489,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     parser.add_argument('--cost3d-batch', type=positive_int, default=4,
                         help='clips per call for the cost3d throughput')
     parser.add_argument('--out', help='write the results as JSON here')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing --out')
-    args = parser.parse_args(argv)
-    try:
-        check_outputs({'--out': args.out}, overwrite=args.overwrite)
-    except (FileExistsError, ValueError) as err:
-        parser.error(str(err))
+    args = parse_args_checking_outputs(parser, argv,
+                                       lambda a: {'--out': a.out})
     torch.manual_seed(0)
     results = [row for name in args.groups for row in GROUPS[name](args)]
     print(json.dumps(machine(args.device)))

@@ -26,7 +26,7 @@ import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.deploy import dump_interface, export_clip_onnx, export_stream_onnx
 from tsm_mm.engine import CheckpointLoadError
 from tsm_mm.utils.arg_types import positive_int
-from tsm_mm.utils.output_paths import check_outputs
+from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
 
 def network_stride(exported) -> Optional[int]:
@@ -84,18 +84,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.backbone.depth=50')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing --out or interface file '
-                        '(never an input)')
-    args = parser.parse_args()
+    args = parse_args_checking_outputs(
+        parser, None,
+        lambda a: {'--out': a.out,
+                   'the interface file of --out': interface_path(a.out)},
+        lambda a: dict(config=a.config, checkpoint=a.checkpoint))
     args.interface = interface_path(args.out)
-    try:
-        check_outputs({'--out': args.out,
-                       'the interface file of --out': args.interface},
-                      dict(config=args.config, checkpoint=args.checkpoint),
-                      args.overwrite)
-    except (FileExistsError, ValueError) as err:
-        parser.error(str(err))
     return args
 
 

@@ -13,7 +13,7 @@ import time
 
 from tsm_mm.testing.rawframe_lists import render_contact_sheet
 from tsm_mm.testing.toy_actions import make_toy_actions
-from tsm_mm.utils.output_paths import check_outputs
+from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,15 +34,8 @@ def parse_args() -> argparse.Namespace:
                         'shows it), not the motion')
     parser.add_argument('--contact-sheet', metavar='PNG',
                         help='also save one training clip per class here')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing --contact-sheet file')
-    args = parser.parse_args()
-    try:
-        check_outputs({'--contact-sheet': args.contact_sheet},
-                      overwrite=args.overwrite)
-    except (FileExistsError, ValueError) as err:
-        parser.error(str(err))
-    return args
+    return parse_args_checking_outputs(
+        parser, None, lambda a: {'--contact-sheet': a.contact_sheet})
 
 
 def main() -> None:

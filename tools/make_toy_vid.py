@@ -8,7 +8,7 @@ import json
 import time
 
 from tsm_mm.testing import make_toy_vid
-from tsm_mm.utils.output_paths import check_outputs
+from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,15 +27,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--contact-sheet', metavar='PNG',
                         help='save a grid of frames with boxes drawn')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing --contact-sheet file')
-    args = parser.parse_args()
-    try:
-        check_outputs({'--contact-sheet': args.contact_sheet},
-                      overwrite=args.overwrite)
-    except (FileExistsError, ValueError) as err:
-        parser.error(str(err))
-    return args
+    return parse_args_checking_outputs(
+        parser, None, lambda a: {'--contact-sheet': a.contact_sheet})
 
 
 def main() -> None:

@@ -52,7 +52,10 @@ from mmdet.models.backbones import ResNet as DetResNet
 # isort: on
 from tsm_mm.engine import load_checkpoint_file, write_atomically
 from tsm_mm.models.backbones.tsm_resnet import strip_wrapper_segments
-from tsm_mm.utils.output_paths import check_outputs
+from tsm_mm.utils.output_paths import (
+    check_outputs,
+    parse_args_checking_outputs,
+)
 
 # (blocks per stage, bottleneck) -> depth, as the ResNets' arch_settings
 DEPTHS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34,
@@ -630,14 +633,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--shift-direction', choices=['causal', 'bidirectional'],
         default='causal', help='mmdet: direction written into meta cfg')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing dst (never src)')
-    args = parser.parse_args(argv)
-    try:
-        check_outputs(dict(dst=args.dst), dict(src=args.src), args.overwrite)
-    except (FileExistsError, ValueError) as err:
-        parser.error(str(err))
-    return args
+    return parse_args_checking_outputs(parser, argv,
+                                       lambda a: dict(dst=a.dst),
+                                       lambda a: dict(src=a.src))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -7,10 +7,11 @@ file reached through a link to an input, or a file the tool never wrote.
 the arguments; only ``--overwrite`` lets an existing file (never an input)
 be replaced.
 """
+import argparse
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Union
+from typing import Callable, Dict, Mapping, Optional, Sequence, Union
 
 PathLike = Union[str, Path]
 
@@ -89,3 +90,33 @@ def check_outputs(outputs: Mapping[str, Optional[PathLike]],
             if osp.lexists(path):
                 raise FileExistsError(f'{name} {path} exists: pass {flag} '
                                       'to replace it')
+
+
+def parse_args_checking_outputs(
+        parser: argparse.ArgumentParser, argv: Optional[Sequence[str]],
+        outputs: Callable[[argparse.Namespace], Mapping],
+        inputs: Optional[Callable[[argparse.Namespace], Mapping]] = None
+) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, then :func:`check_outputs` on what the
+    arguments name; a refusal exits through ``parser.error`` (status 2)
+    before any work. The parser gets the ``--overwrite`` flag.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        argv (Sequence[str], optional): Its arguments (None: sys.argv).
+        outputs (Callable): args -> the files written, by argument.
+        inputs (Callable, optional): args -> the files read, by argument.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace existing output files (never an '
+                        'input)')
+    args = parser.parse_args(argv)
+    try:
+        check_outputs(outputs(args), inputs(args) if inputs else None,
+                      args.overwrite)
+    except (FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    return args
