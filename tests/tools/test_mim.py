@@ -17,11 +17,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ENV = dict(os.environ, OMP_NUM_THREADS='1')
 
 
-def mim(*args, cwd):
+def mim(*args, cwd, returncode=0):
     assert not osp.realpath(cwd).startswith(ROOT + osp.sep)  # not the clone
     out = subprocess.run([MIM, *args], capture_output=True, text=True,
                          cwd=cwd, env=ENV, timeout=600)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    assert (out.returncode == 0) == (returncode == 0), (
+        out.stdout + out.stderr)[-4000:]
     return out.stdout + out.stderr
 
 
@@ -126,8 +127,9 @@ def test_mim_train_and_test_detection(toy_vid_data_root, tmp_path):
 def test_mim_train_mmdet_with_registry_import(toy_vid_root, toy_vid_ann_dir,
                                               tmp_path):
     """An unmodified MMDetection config, the backbone swapped by registry
-    name, trained by MMDetection's own tools/train.py (CocoVID json is
-    COCO-compatible)."""
+    name, run by MMDetection's own tools/train.py (CocoVID json is
+    COCO-compatible): a stock detector does not route clips, so its first
+    forward refuses, naming the wrapper; the explicit opt-out trains."""
     config = tmp_path / 'faster_rcnn_tsm_coco.py'
     config.write_text(f'''
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
@@ -148,7 +150,7 @@ train_dataloader = dict(
     dataset=dict(data_root='{toy_vid_root}',
                  ann_file='{toy_vid_ann_dir}/imagenet_vid_train.json',
                  data_prefix=dict(img='Data/VID/'),
-                 metainfo=dict(classes=('zebra', 'horse', 'tiger')),
+                 metainfo=dict(classes=('horse', 'tiger', 'zebra')),
                  pipeline=train_pipeline))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2)
 val_cfg = None
@@ -161,6 +163,10 @@ log_processor = dict(by_epoch=False)
 ''')
     work = str(tmp_path / 'work')
     log = mim('train', 'mmdet', str(config), '--work-dir', work,
+              cwd=str(tmp_path), returncode=1)
+    assert "model=dict(type='VideoDetector'" in log and 'routed=True' in log
+    log = mim('train', 'mmdet', str(config), '--work-dir', work,
+              '--cfg-options', 'model.backbone.routed=True',
               cwd=str(tmp_path))
     assert 'mmdet/.mim/tools/train.py' in log or 'Iter(train) [2/2]' in log
     ckpt = load_checkpoint(osp.join(work, 'iter_2.pth'))
