@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'evaluation'))
-import gt_echo_detector  # noqa: E402,F401  (registers GTEchoDetector)
+from gt_echo_detector import echo_config  # noqa: E402
 
 TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py')
 
@@ -52,19 +52,9 @@ def test_mmdet_coco_video_metric_scores_ground_truth(toy_vid_root,
     MMDetection's ``CocoVideoMetric`` (which maps labels by category id)
     finds it, so both number the classes the same way."""
     ann_file = osp.join(toy_vid_ann_dir, 'imagenet_vid_val.json')
-    cfg = Config.fromfile(TOY_2D)
-    cfg.model = dict(type='GTEchoDetector',
-                     data_preprocessor=dict(type='TrackDataPreprocessor'))
-    cfg.test_dataloader.dataset.update(data_root=toy_vid_root,
-                                       ann_file=ann_file)
-    cfg.test_evaluator = dict(type='CocoVideoMetric', ann_file=ann_file,
-                              metric='bbox')
-    cfg.work_dir = str(tmp_path)
-    cfg.load_from = None
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
-                'param_scheduler', 'val_dataloader', 'val_cfg',
-                'val_evaluator'):
-        cfg[key] = None
+    cfg = echo_config(toy_vid_root, ann_file, tmp_path,
+                      dict(type='CocoVideoMetric', ann_file=ann_file,
+                           metric='bbox'))
     metrics = Runner.from_cfg(cfg).test()
     # the echo keeps 2 of 3 frames' boxes and adds one false box of class 0;
     # with permuted labels this was 0.0038

@@ -6,33 +6,19 @@ import sys
 
 import mmcv
 import numpy as np
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'evaluation'))
-import gt_echo_detector  # noqa: E402,F401  (registers GTEchoDetector)
+from gt_echo_detector import echo_config  # noqa: E402
 
 
 def test_every_frame_is_drawn_with_its_boxes(toy_vid_root, toy_vid_ann_dir,
                                              tmp_path):
     ann_file = osp.join(toy_vid_ann_dir, 'imagenet_vid_val.json')
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'))
-    cfg.model = dict(type='GTEchoDetector',
-                     data_preprocessor=dict(type='TrackDataPreprocessor'))
-    cfg.test_dataloader.dataset.update(data_root=toy_vid_root,
-                                       ann_file=ann_file)
-    cfg.test_evaluator = dict(type='VIDMetric', ann_file=ann_file)
+    cfg = echo_config(toy_vid_root, ann_file, tmp_path)
     cfg.default_hooks.visualization.update(draw=True, test_out_dir='vis',
                                            score_thr=0.3)
-    cfg.work_dir = str(tmp_path)
-    cfg.load_from = None
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
-                'param_scheduler', 'val_dataloader', 'val_cfg',
-                'val_evaluator'):
-        cfg[key] = None
     runner = Runner.from_cfg(cfg)
     runner.test()
     out_dir = osp.join(str(tmp_path), runner.timestamp, 'vis')

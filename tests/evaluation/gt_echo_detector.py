@@ -51,3 +51,18 @@ class GTEchoDetector(BaseModel):
                     scores=torch.tensor(pred['scores']),
                     labels=torch.tensor(pred['labels'], dtype=torch.long))
         return data_samples
+
+
+def echo_config(data_root: str, ann_file: str, work_dir, evaluator=None):
+    """The toy 2D detection config testing ``ann_file`` with
+    :class:`GTEchoDetector` as its model and ``evaluator`` (default
+    ``VIDMetric`` on ``ann_file``)."""
+    # here, not at the top: subprocess tests import this module alone
+    from toy_runner import toy_test_config
+    cfg = toy_test_config('configs/toy/vid_faster_rcnn_2d_toy.py',
+                           data_root, ann_file, work_dir)
+    cfg.model = dict(type='GTEchoDetector',
+                     data_preprocessor=dict(type='TrackDataPreprocessor'))
+    cfg.test_evaluator = evaluator or dict(type='VIDMetric',
+                                           ann_file=ann_file)
+    return cfg

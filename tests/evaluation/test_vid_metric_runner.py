@@ -13,7 +13,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 import tsm_mm.evaluation.vid_metric as vid_metric_module
@@ -23,7 +22,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(osp.dirname(HERE), 'engine'))
-from gt_echo_detector import echo  # noqa: E402
+from gt_echo_detector import echo, echo_config  # noqa: E402
 from malicious_checkpoints import reduce_eval  # noqa: E402
 
 CLASSES = ('horse', 'tiger', 'zebra')  # the toy configs' order
@@ -81,24 +80,6 @@ def expected_metrics(ann_file):
                         instance_ids=np.asarray(
                             [a['instance_id'] for a in anns])))
     return vid_map(dets, gts, num_classes=len(CLASSES)), len(dets)
-
-
-def echo_config(data_root, ann_file, work_dir):
-    """The toy detection config with the echo detector as its model."""
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py'))
-    cfg.model = dict(type='GTEchoDetector',
-                     data_preprocessor=dict(type='TrackDataPreprocessor'))
-    cfg.test_dataloader.dataset.data_root = data_root
-    cfg.test_dataloader.dataset.ann_file = ann_file
-    cfg.test_evaluator = dict(type='VIDMetric', ann_file=ann_file)
-    cfg.work_dir = work_dir
-    cfg.load_from = None
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
-                'param_scheduler', 'val_dataloader', 'val_cfg',
-                'val_evaluator'):
-        cfg[key] = None
-    return cfg
 
 
 def test_runner_test_scores_every_frame(uneven_val, tmp_path, monkeypatch):

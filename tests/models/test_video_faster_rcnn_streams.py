@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from toy_runner import toy_test_config
 
 from tsm_mm.models.stream_caches import StreamOrderError
 
@@ -29,16 +30,9 @@ class Warnings(logging.Handler):
 
 def toy_test_cfg(root, ann_dir, work_dir, **backbone):
     """A Runner that tests the toy TSM detector (random weights)."""
-    cfg = Config.fromfile(TOY_TSM)
+    cfg = toy_test_config(TOY_TSM, root, f'{ann_dir}/imagenet_vid_val.json',
+                           work_dir)
     cfg.model.backbone.update(backbone)
-    cfg.test_dataloader.dataset.update(
-        data_root=root, ann_file=f'{ann_dir}/imagenet_vid_val.json')
-    cfg.work_dir = str(work_dir)
-    cfg.load_from = None
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
-                'param_scheduler', 'val_dataloader', 'val_cfg',
-                'val_evaluator'):
-        cfg[key] = None
     return cfg
 
 
