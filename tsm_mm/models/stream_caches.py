@@ -27,7 +27,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ..ops.temporal_shift import check_int
+from ..utils.arg_types import check_int
 
 # what a step names: its streams, their frames and videos' lengths
 StreamIds = Sequence[Hashable]

@@ -15,11 +15,12 @@ from it:
   :func:`swap_slot_` swaps the slot in place (undone by
   :func:`restore_slot_`), moving 3 slots instead of copying the frame.
 """
-import numbers
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
+
+from ..utils.arg_types import check_int
 
 OFFSETS = {'bidirectional': (1, -1), 'causal': (0, -1)}
 DIRECTIONS = tuple(OFFSETS)
@@ -28,28 +29,6 @@ DIRECTIONS = tuple(OFFSETS)
 _PAST_SLOT = {direction: offsets.index(-1)
               for direction, offsets in OFFSETS.items()
               if sorted(offsets) == [-1, 0]}
-
-
-def check_int(value: Any, name: str, low: Optional[int] = None) -> int:
-    """``value`` as an int (>= ``low``), else an error naming ``name``.
-
-    Numpy integers are ints; bools, floats and strings are refused.
-
-    Args:
-        value: The argument.
-        name (str): Its name, for the message.
-        low (int, optional): The smallest value allowed.
-
-    Returns:
-        int: ``value``.
-    """
-    rule = 'an int' if low is None else f'an int >= {low}'
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f'{name} must be {rule}, got {value!r} '
-                        f'({type(value).__name__})')
-    if low is not None and value < low:
-        raise ValueError(f'{name} must be {rule}, got {value!r}')
-    return int(value)
 
 
 def shift_fold(x: Tensor, num_segments: int, shift_div: int) -> int:

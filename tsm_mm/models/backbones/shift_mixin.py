@@ -31,7 +31,6 @@ from torch import Tensor, nn
 
 from ...ops import temporal_shift
 from ...ops.temporal_shift import (
-    check_int,
     concat_shift_step,
     offsets_of,
     restore_slot_,
@@ -39,6 +38,7 @@ from ...ops.temporal_shift import (
     stream_slot,
     swap_slot_,
 )
+from ...utils.arg_types import check_int
 from ..stream_caches import (
     FrameIds,
     Lengths,

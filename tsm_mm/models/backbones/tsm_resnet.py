@@ -6,7 +6,7 @@ from mmaction.registry import MODELS
 from mmcv.cnn import NonLocal3d
 from torch import Tensor, nn
 
-from ...ops.temporal_shift import check_int
+from ...utils.arg_types import check_int
 from .shift_mixin import TemporalShiftMixin, blockres_blocks
 
 SHIFT_PLACES = ('blockres', 'block')
