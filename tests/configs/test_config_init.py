@@ -26,6 +26,10 @@ REGISTRIES = {'mmdet': 'mmdet.registry', 'mmaction': 'mmaction.registry'}
 TORCHVISION_RESNET = re.compile(
     r'torchvision://resnet(\d+)|'
     r'https://download\.pytorch\.org/models/resnet(\d+)-[0-9a-f]+\.pth')
+# mmpretrain's CSPNeXt ImageNet weights (RTMDet's backbones), by URL
+CSPNEXT = re.compile(r'https://download\.openmmlab\.com/mmdetection/v3\.0/'
+                     r'rtmdet/cspnext_rsb_pretrain/cspnext-\w+_imagenet_'
+                     r'600e\.pth')
 # torchvision ResNet key -> MMAction2 ResNet key (its ConvModules wrap each
 # conv with its BN); written out here, independent of tsm_mm's converter
 MMACTION_KEYS = ((r'^conv1\.', 'conv1.conv.'), (r'^bn1\.', 'conv1.bn.'),
@@ -68,6 +72,24 @@ def resnet_file(tmp_path_factory):
         return made[depth]
 
     return get
+
+
+def cspnext_file(backbone_cfg, folder):
+    """A stand-in for an mmpretrain CSPNeXt checkpoint: a CSPNeXt of the
+    config's arguments, random values, keys under ``backbone.`` in a
+    ``state_dict`` (the prefix the configs strip), saved in ``folder``."""
+    from mmdet.models.backbones import CSPNeXt
+    args = {k: v for k, v in backbone_cfg.items()
+            if k not in ('type', 'init_cfg', 'num_segments', 'shift_div',
+                         'direction')}
+    args['norm_cfg'] = dict(type='BN')  # SyncBN's keys, built on a CPU
+    gen = torch.Generator().manual_seed(0)
+    state = {f'backbone.{k}': (torch.rand(v.shape, generator=gen) + 0.5
+                               if v.is_floating_point() else v + 3)
+             for k, v in CSPNeXt(**args).state_dict().items()}
+    path = folder / f'cspnext_{len(state)}.pth'
+    torch.save(dict(state_dict=state), path)
+    return str(path)
 
 
 def checkpoint_slots(cfg, path=()):
@@ -116,15 +138,22 @@ def test_stand_in_has_torchvision_resnet_layout():
 
 @pytest.mark.parametrize('config', CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_config_builds_and_inits_weights(config, resnet_file):
+def test_config_builds_and_inits_weights(config, resnet_file, tmp_path):
     cfg = Config.fromfile(config)
     scope = cfg.get('default_scope')
     assert scope in REGISTRIES, f'{config}: default_scope {scope!r}'
     loaded = []
     for path, holder, key, checkpoint in checkpoint_slots(cfg.model):
         match = TORCHVISION_RESNET.fullmatch(checkpoint)
-        assert match, f'{config}: no local stand-in for {checkpoint!r}'
-        holder[key] = resnet_file(int(match.group(1) or match.group(2)))
+        if match:
+            holder[key] = resnet_file(int(match.group(1) or match.group(2)))
+        else:
+            assert CSPNEXT.fullmatch(checkpoint), \
+                f'{config}: no local stand-in for {checkpoint!r}'
+            module_cfg = cfg.model
+            for name in path:
+                module_cfg = module_cfg[name]
+            holder[key] = cspnext_file(module_cfg, tmp_path)
         loaded.append((path, holder[key]))
     init_default_scope(scope)
     models = importlib.import_module(REGISTRIES[scope]).MODELS
@@ -135,6 +164,9 @@ def test_config_builds_and_inits_weights(config, resnet_file):
         for name in path:
             module = getattr(module, name)
         file = torch.load(checkpoint, weights_only=True)
+        if 'state_dict' in file:  # mmpretrain's, under the prefix
+            file = {k[len('backbone.'):]: v
+                    for k, v in file['state_dict'].items()}
         file = {k: v for k, v in file.items() if not k.startswith('fc.')}
         ours = module.state_dict()
         names = to_module_keys(file, ours)
