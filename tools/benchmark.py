@@ -9,6 +9,7 @@ Example:
     OMP_NUM_THREADS=1 python tools/benchmark.py --groups cost3d
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -268,38 +269,44 @@ def edge(args) -> List[dict]:
 
 @group
 def detector(args) -> List[dict]:
-    """Toy Faster R-CNN frames per second: streaming TSM vs 2D."""
+    """Each toy detector family per frame: streaming TSM vs its 2D twin."""
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample, TrackDataSample
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    from tsm_mm.apis.comparison import DETECTOR_FAMILIES, family_configs
     init_default_scope('mmdet')
-    models = {}
-    for arm in ('2d', 'tsm'):
-        cfg = Config.fromfile(
-            osp.join(REPO, 'configs', 'toy', f'vid_faster_rcnn_{arm}_toy.py'))
-        torch.manual_seed(0)
-        models[arm] = MODELS.build(cfg.model).to(args.device).eval()
     frame = torch.randn(1, 1, 3, 128, 160, device=args.device)
-    step = {'2d': 0, 'tsm': 0}
+    out = []
+    for family in DETECTOR_FAMILIES:
+        models, step = {}, {}
+        for arm, config in zip(('2D', 'TSM streaming'),
+                               family_configs(osp.join(REPO, 'configs'),
+                                              family)):
+            torch.manual_seed(0)  # the same weights: TSM adds none
+            models[arm] = MODELS.build(
+                Config.fromfile(config).model).to(args.device).eval()
+            step[arm] = 0
 
-    def run(arm: str) -> None:
-        meta = dict(video_id=0, frame_id=step[arm], img_shape=(120, 160),
-                    ori_shape=(120, 160), scale_factor=(1., 1.),
-                    pad_shape=(128, 160), batch_input_shape=(128, 160))
-        track = TrackDataSample()
-        track.video_data_samples = [DetDataSample(metainfo=meta)]
-        models[arm].predict(frame, [track])
-        step[arm] += 1
+        def run(arm: str, models=models, step=step) -> None:
+            meta = dict(video_id=0, frame_id=step[arm], img_shape=(120, 160),
+                        ori_shape=(120, 160), scale_factor=(1., 1.),
+                        pad_shape=(128, 160), batch_input_shape=(128, 160))
+            track = TrackDataSample()
+            track.video_data_samples = [DetDataSample(metainfo=meta)]
+            models[arm].predict(frame, [track])
+            step[arm] += 1
 
-    with torch.no_grad():
-        medians = time_round_robin({
-            'Faster R-CNN 2D': lambda: run('2d'),
-            'Faster R-CNN TSM streaming': lambda: run('tsm')
-        }, args.repeats * 4, 2, args.device)
-    out = rows('toy detector 160x128 per frame', medians, 'Faster R-CNN 2D')
-    for row in out:
-        row['fps'] = 1e3 / row['median_ms']
+        with torch.no_grad():
+            medians = time_round_robin(
+                {f'{family} {arm}': functools.partial(run, arm)
+                 for arm in models}, args.repeats * 4, 2, args.device)
+        rows_ = rows(f'toy {family} 160x128 per frame', medians,
+                     f'{family} 2D')
+        for row in rows_:
+            row['fps'] = 1e3 / row['median_ms']
+        out += rows_
     return out
 
 

@@ -51,3 +51,18 @@ def test_the_floor_moves_the_same_slots_as_a_stream_step():
             for got, want in zip(floor(frame),
                                  stream.forward_stream(frame, ['v'])):
                 torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_detector_group_has_a_row_pair_per_family():
+    from tsm_mm.apis.comparison import DETECTOR_FAMILIES
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = benchmark.main(['--groups', 'detector', '--repeats', '1'])
+    groups = {}
+    for row in results:
+        groups.setdefault(row['group'], {})[row['name']] = row
+    assert list(groups) == [f'toy {family} 160x128 per frame'
+                            for family in DETECTOR_FAMILIES]
+    for family, rows in zip(DETECTOR_FAMILIES, groups.values()):
+        assert list(rows) == [f'{family} 2D', f'{family} TSM streaming']
+        assert rows[f'{family} 2D']['ratio'] == 1.0
+        assert rows[f'{family} TSM streaming']['fps'] > 0

@@ -7,6 +7,36 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+# detector family: its 2D and TSM configs under configs/, on the toy VID and
+# on ImageNet-VID
+DETECTOR_FAMILIES = {
+    'faster_rcnn': (('toy/vid_faster_rcnn_2d_toy',
+                     'toy/vid_faster_rcnn_tsm_toy'),
+                    ('vid_faster_rcnn_2d', 'vid_faster_rcnn_tsm')),
+    'retinanet': (('toy/vid_retinanet_2d_toy', 'toy/vid_retinanet_tsm_toy'),
+                  ('vid_retinanet_r50_2d', 'vid_retinanet_r50_tsm')),
+    'rtmdet': (('toy/vid_rtmdet_2d_toy', 'toy/vid_rtmdet_tsm_toy'),
+               ('vid_rtmdet_tiny_2d', 'vid_rtmdet_tiny_tsm')),
+    'yolox': (('toy/vid_yolox_2d_toy', 'toy/vid_yolox_tsm_toy'),
+              ('vid_yolox_s_2d', 'vid_yolox_s_tsm')),
+}
+
+
+def family_configs(configs_dir: str, family: str,
+                   toy: bool = True) -> Tuple[str, str]:
+    """The 2D and TSM config files of a detector family.
+
+    Args:
+        configs_dir (str): The repository's ``configs`` folder.
+        family (str): A key of :data:`DETECTOR_FAMILIES`.
+        toy (bool): The toy twins, else the ImageNet-VID configs.
+
+    Returns:
+        tuple[str, str]: The 2D config, then the TSM one.
+    """
+    names = DETECTOR_FAMILIES[family][0 if toy else 1]
+    return tuple(osp.join(configs_dir, f'{name}.py') for name in names)
+
 
 def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every dataset of the dataloaders at ``data_root``."""
@@ -26,9 +56,11 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         visit(cfg.get(key))
 
 
-def iteration_schedule(iters: int, warmup: int, lr: float) -> dict:
-    """Linear warm-up, then a step down by 10 at 75% of the iterations."""
-    return dict(
+def iteration_schedule(iters: int, warmup: int,
+                       lr: Optional[float]) -> dict:
+    """Linear warm-up, then a step down by 10 at 75% of the iterations
+    (peak ``lr``; None keeps the config optimizer's)."""
+    schedule = dict(
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters,
                        val_interval=iters + 1),
         param_scheduler=[
@@ -37,10 +69,12 @@ def iteration_schedule(iters: int, warmup: int, lr: float) -> dict:
             dict(type='MultiStepLR', by_epoch=False, begin=0, end=iters,
                  milestones=[max(1, int(iters * 0.75))], gamma=0.1)
         ],
-        optim_wrapper=dict(optimizer=dict(lr=lr)),
         default_hooks=dict(checkpoint=dict(
             type='AtomicCheckpointHook', by_epoch=False, interval=iters,
             max_keep_ckpts=1)))
+    if lr is not None:
+        schedule['optim_wrapper'] = dict(optimizer=dict(lr=lr))
+    return schedule
 
 
 def add_arm_arguments(parser: argparse.ArgumentParser, iters: int) -> None:
@@ -112,7 +146,7 @@ def rawframe_options(data_root: str,
 def run_arm(config: str,
             work_dir: str,
             iters: int,
-            lr: float,
+            lr: Optional[float],
             warmup: int = 50,
             data_root: Optional[str] = None,
             load_from: Optional[str] = None,
@@ -125,7 +159,8 @@ def run_arm(config: str,
         config (str): Config file of the arm.
         work_dir (str): Where its logs and checkpoint go.
         iters (int): Training iterations (0: only test ``load_from``).
-        lr (float): Peak learning rate.
+        lr (float, optional): Peak learning rate; None keeps the
+            config's.
         warmup (int): Linear warm-up iterations.
         data_root (str, optional): Dataset root replacing the config's.
         load_from (str, optional): Checkpoint to start from.
