@@ -46,8 +46,9 @@ class VideoDetector:
             ``StreamingTSMResNet``, ``StreamingTSMCSPNeXt``, ...) or 2D. A
             type name takes the detector's arguments from ``kwargs``.
         data_preprocessor (dict, optional): Replaces the detector's
-            (a ``DetDataPreprocessor`` becomes a ``TrackDataPreprocessor``;
-            batch augments are refused, see
+            (mmdet's ``DetDataPreprocessor`` or ``TrackDataPreprocessor``
+            becomes a ``VideoDataPreprocessor``; batch augments are
+            refused, see
             :func:`~tsm_mm.models.detectors.clip_preprocessor.clip_preprocessor`).
 
     Returns:
