@@ -1,4 +1,4 @@
-# Toy twin of ../vid_rtmdet_tiny_2d.py: RTMDet with a CSPNeXt of a quarter
+# Toy twin of ../vid_rtmdet_tiny_2d.py: RTMDet with a CSPNeXt of two thirds
 # of RTMDet-tiny's width on the toy VID, with ./vid_faster_rcnn_2d_toy.py's
 # data and iteration schedule, GroupNorm (a batch is one 8-frame clip) and
 # RTMDet's AdamW. The toy pipeline has no CachedMosaic/CachedMixUp: they
