@@ -3,7 +3,8 @@
 # of ./_base_/imagenet_vid.py replaces YOLOX's Mosaic and MixUp, which
 # paste other images into a frame (no clip can share them); SGD at YOLOX's
 # learning rate per image (0.01 for 64 images, as 8 GPUs x 2 clips x 4
-# frames here).
+# frames here). No EMA and no YOLOXModeSwitchHook (its last 15 of 300
+# epochs drop the mixing augmentations, which these never use): 7 epochs.
 _base_ = [
     './_base_/models/yolox_s.py', './_base_/imagenet_vid.py',
     './_base_/schedule_vid_7e.py'
