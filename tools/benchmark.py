@@ -6,6 +6,8 @@ repeats), so machine noise hits them alike. Prints a table and writes JSON.
 Example:
     python tools/benchmark.py --out work_dirs/benchmark.json
     python tools/benchmark.py --device cuda --groups shift backbone
+    python tools/benchmark.py --groups dataset --phase test \
+        --config configs/toy/vid_faster_rcnn_tsm_toy.py
     OMP_NUM_THREADS=1 python tools/benchmark.py --groups cost3d
 """
 import argparse
@@ -310,6 +312,46 @@ def detector(args) -> List[dict]:
     return out
 
 
+@group
+def dataset(args) -> List[dict]:
+    """Items per second of a config's dataloader, one worker (MMDetection's
+    ``benchmark.py --task dataset`` asserts on clip pipelines)."""
+    import time
+
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from tsm_mm.apis import set_data_root
+    if not args.config:
+        raise SystemExit('benchmark.py: --groups dataset needs --config')
+    cfg = Config.fromfile(args.config)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    loader_cfg = cfg.get(f'{args.phase}_dataloader')
+    if not loader_cfg:
+        raise SystemExit(f'benchmark.py: {args.config} has no '
+                         f'{args.phase}_dataloader')
+    loader_cfg = dict(loader_cfg, num_workers=0, persistent_workers=False)
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmdet')):
+        items = iter(Runner.build_dataloader(loader_cfg, seed=0))
+        seconds = []
+        for _ in range(args.items):
+            start = time.perf_counter()
+            if next(items, None) is None:
+                break
+            seconds.append(time.perf_counter() - start)
+    if not seconds:
+        raise SystemExit(f'benchmark.py: the {args.phase} dataloader of '
+                         f'{args.config} gave no item')
+    seconds.sort()
+    return [dict(group=f'dataset {args.phase} {osp.basename(args.config)}',
+                 name=f'{len(seconds)} items, 1 worker',
+                 median_ms=1e3 * seconds[len(seconds) // 2], ratio=1.0,
+                 vs='', items_per_s=len(seconds) / sum(seconds))]
+
+
 # the three models of the paper's Table 5 at CPU scale, as MMAction2 and
 # tsm_mm configure them (trusted installed/in-repo configs, no weights)
 COST3D_CONFIGS = {
@@ -483,7 +525,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--groups', nargs='+', choices=list(GROUPS),
-                        default=list(GROUPS))
+                        default=[g for g in GROUPS if g != 'dataset'],
+                        help='default: all but dataset')
     parser.add_argument('--repeats', type=positive_int, default=7)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--frame-size', type=positive_int, default=224,
@@ -495,6 +538,13 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                         help='side of the frames of the cost3d group')
     parser.add_argument('--cost3d-batch', type=positive_int, default=4,
                         help='clips per call for the cost3d throughput')
+    parser.add_argument('--config', help='the dataset group: a config')
+    parser.add_argument('--data-root', help="the dataset group: replaces "
+                        "the config's data_root")
+    parser.add_argument('--phase', choices=('train', 'val', 'test'),
+                        default='train', help='the dataset group: loader')
+    parser.add_argument('--items', type=positive_int, default=50,
+                        help='the dataset group: items to load')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parse_args_checking_outputs(parser, argv,
                                        lambda a: {'--out': a.out})

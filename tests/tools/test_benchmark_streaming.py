@@ -4,7 +4,7 @@ import io
 
 import pytest
 import torch
-from tool_loader import load_tool
+from tool_loader import REPO, load_tool
 
 benchmark = load_tool('benchmark')
 
@@ -66,3 +66,29 @@ def test_detector_group_has_a_row_pair_per_family():
         assert list(rows) == [f'{family} 2D', f'{family} TSM streaming']
         assert rows[f'{family} 2D']['ratio'] == 1.0
         assert rows[f'{family} TSM streaming']['fps'] > 0
+
+
+@pytest.mark.parametrize('phase, items', [('train', 3), ('test', 5)])
+def test_dataset_group_loads_a_video_config(phase, items, toy_vid_root,
+                                            toy_vid_ann_dir, tmp_path):
+    """mmdet's benchmark.py --task dataset: a bare AssertionError in
+    TransformBroadcaster.scatter_sequence on these configs."""
+    import os
+    root = tmp_path / 'vid'
+    root.mkdir()
+    os.symlink(os.path.join(toy_vid_root, 'Data'), root / 'Data')
+    os.symlink(toy_vid_ann_dir, root / 'annotations')
+    with contextlib.redirect_stdout(io.StringIO()):
+        (row, ) = benchmark.main([
+            '--groups', 'dataset', '--phase', phase, '--items', str(items),
+            '--config', os.path.join(REPO, 'configs', 'toy',
+                                     'vid_faster_rcnn_tsm_toy.py'),
+            '--data-root', str(root)
+        ])
+    assert row['name'] == f'{items} items, 1 worker'
+    assert row['items_per_s'] > 0 and row['median_ms'] > 0
+
+
+def test_dataset_group_needs_a_config():
+    with pytest.raises(SystemExit, match='needs --config'):
+        benchmark.main(['--groups', 'dataset'])
