@@ -20,15 +20,19 @@ train_pipeline = [
         ]),
     dict(type='PackTrackInputs'),
 ]
+# per frame, as MMDetection's image test pipelines (inference_detector and
+# DetInferencer take it as it is); the dataset packs each frame as a 1-frame
+# clip for the streams
 test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(
-        type='TransformBroadcaster',
-        transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
-            dict(type='Resize', scale=img_scale, keep_ratio=True),
-            dict(type='LoadTrackAnnotations'),
-        ]),
-    dict(type='PackTrackInputs'),
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'frame_id',
+                   'video_id', 'video_length', 'ori_video_length',
+                   'instances')),
 ]
 
 vid_train = dict(

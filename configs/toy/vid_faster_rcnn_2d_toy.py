@@ -60,14 +60,15 @@ train_pipeline = [
     dict(type='PackTrackInputs'),
 ]
 test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(
-        type='TransformBroadcaster',
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=img_scale, keep_ratio=True),
-            dict(type='LoadTrackAnnotations'),
-        ]),
-    dict(type='PackTrackInputs'),
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction', 'frame_id',
+                   'video_id', 'video_length', 'ori_video_length',
+                   'instances')),
 ]
 # the base's datasets on the toy set: its 3 classes, clips around every frame
 vid_train = dict(

@@ -14,6 +14,7 @@ from .model_init import init_model
 from .online_recognizer import OnlineRecognizer, frame_logits
 from .streaming_detector import StreamingDetector
 from .video_io import Mp4Writer, TruncatedVideoError, VideoFrames
+from .video_stream import video_stream
 
 __all__ = [
     'run_arm', 'set_data_root', 'comparison_table',
@@ -21,5 +22,5 @@ __all__ = [
     'frame_logits', 'VideoFrames', 'Mp4Writer',
     'TruncatedVideoError', 'StreamingDetInferencer',
     'OnlineRecogInferencer', 'FrameResult', 'draw_title', 'draw_detections',
-    'recognition_class_names'
+    'recognition_class_names', 'video_stream'
 ]

@@ -30,7 +30,9 @@ def detection_frame_pipeline(pipeline: Sequence[dict]) -> List[dict]:
     """A detection test pipeline for frames in memory.
 
     ``LoadImageFromFile`` becomes ``LoadImageFromNDArray`` and annotation
-    loaders go, also inside wrappers such as ``TransformBroadcaster``.
+    loaders go, in a per-frame pipeline (``LoadImageFromFile`` ...
+    ``PackDetInputs``) and inside wrappers such as ``TransformBroadcaster``
+    (a clip pipeline) alike.
 
     Args:
         pipeline (Sequence[dict]): The config's test pipeline.

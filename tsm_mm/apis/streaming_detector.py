@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from torch import nn
 
+from ..datasets.frame_items import clip_item, is_clip_pipeline
 from ..utils.timing import timed_call
 from .frame_pipelines import config_test_pipeline, detection_frame_pipeline
 from .model_init import config_scope, init_model
@@ -19,10 +20,13 @@ UNKNOWN_LENGTH = 2**31 - 1
 class StreamingDetector:
     """Detect objects in the frames of one video at a time, in order.
 
-    Made for :class:`~tsm_mm.models.VideoFasterRCNN`: each frame is a
-    1-frame item with ``video_id``/``frame_id``, which the detector routes
-    to the backbone's stream of that video (a streaming TSM backbone keeps
-    its caches; a 2D backbone sees single images).
+    Made for :class:`~tsm_mm.models.VideoDetector` (``VideoFasterRCNN``,
+    ...): each frame is a 1-frame item with ``video_id``/``frame_id``,
+    which the detector routes to the backbone's stream of that video (a
+    streaming TSM backbone keeps its caches; a 2D backbone sees single
+    images). The config's test pipeline may be per frame (ending in
+    ``PackDetInputs``; the frames are packed as clips of one) or a clip
+    pipeline (``TransformBroadcaster`` ... ``PackTrackInputs``).
 
     Args:
         model (nn.Module): From :func:`init_model` (``model.cfg`` set).
@@ -39,6 +43,7 @@ class StreamingDetector:
         pipeline = test_pipeline or config_test_pipeline(model.cfg)
         with config_scope(model.cfg, 'mmdet'):
             self.pipeline = Compose(detection_frame_pipeline(pipeline))
+        self._clips = is_clip_pipeline(self.pipeline)
         self.device = next(model.parameters()).device
         self._video_id = -1
         self._frame_id = 0
@@ -75,10 +80,17 @@ class StreamingDetector:
             its pixel coordinates, on the CPU) and the model's time in
             seconds (preprocessor and network, not the pipeline).
         """
-        results = dict(img=[frame], img_id=[self._frame_id],
-                       frame_id=[self._frame_id], video_id=[self._video_id],
-                       video_length=[1], ori_video_length=[self._length])
-        data = pseudo_collate([self.pipeline(results)])
+        stream = dict(frame_id=self._frame_id, video_id=self._video_id,
+                      ori_video_length=self._length)
+        results = dict(stream, img=frame, img_id=self._frame_id,
+                       video_length=1)
+        if self._clips:  # a clip pipeline takes lists over the frames
+            item = self.pipeline({k: [v] for k, v in results.items()})
+        else:
+            item = clip_item([self.pipeline(results)])
+            # routed whatever meta_keys the pipeline packs
+            item['data_samples'][0].set_metainfo(stream)
+        data = pseudo_collate([item])
         tracks, seconds = timed_call(lambda: self.model.test_step(data),
                                  self.device)
         self._frame_id += 1

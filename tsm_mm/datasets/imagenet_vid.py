@@ -16,7 +16,9 @@ from mmengine.logging import print_log
 from .clip_sampling import CLIP_ANCHORS, clip_frame_indices
 from .cocovid_json import load_cocovid_json
 from .conversion_stamp import check_conversion_stamp
+from .frame_items import clip_item, is_clip_pipeline
 from .vid_checks import (
+    check_clip_pipeline,
     check_frame_ids,
     dropped_boxes_message,
     missing_ann_file_message,
@@ -53,7 +55,13 @@ class ImageNetVIDDataset(BaseVideoDataset):
     * ``test_mode=True``: as ``BaseVideoDataset``, ``len()`` is the number of
       videos and ``(video_idx, frame_idx)`` gives one frame, in the order of
       mmdet's ``TrackImgSampler``; its metainfo carries ``video_id``,
-      ``frame_id``, ``ori_video_length`` and the raw ``instances``.
+      ``frame_id``, ``ori_video_length`` and the raw ``instances``. A
+      pipeline that does not start with ``TransformBroadcaster`` is an
+      image pipeline (``LoadImageFromFile`` ... ``PackDetInputs``, as
+      MMDetection's inference APIs take it): it runs on each frame as a
+      dict of its own, and the frames are packed as ``PackTrackInputs``
+      packs them (:func:`~tsm_mm.datasets.frame_items.clip_item`), so the
+      item is the same either way.
 
     Unlike ``BaseVideoDataset``, labels follow the order of
     ``metainfo['classes']`` (matched by name; a class missing from the json
@@ -103,6 +111,8 @@ class ImageNetVIDDataset(BaseVideoDataset):
         self.key_frames = key_frames
         self.clip_anchor = clip_anchor
         self.clip_index = np.zeros((0, 2), dtype=np.int64)
+        check_clip_pipeline(kwargs.get('pipeline'),
+                            f'{type(self).__name__}({kwargs.get("ann_file")})')
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -267,14 +277,36 @@ class ImageNetVIDDataset(BaseVideoDataset):
             Any: The pipeline's output.
         """
         try:
-            if self.test_mode:
+            if not self.test_mode:
+                return self.pipeline(self._clip_results(idx))
+            if is_clip_pipeline(self.pipeline):
                 return super().prepare_data(idx)
-            return self.pipeline(self._clip_results(idx))
+            return self._test_frames(idx)
         except Exception as err:
             problem = self._unreadable_image(idx)
             if problem:
                 raise ValueError(problem) from err
             raise
+
+    def _test_frames(self, idx: Union[int, Tuple[int, int]]) -> dict:
+        """A test item through a per-frame pipeline: each frame as a dict
+        of its own, packed together as the clip pipeline packs them."""
+        video_idx, frame_idx = idx if isinstance(idx, tuple) else (idx, None)
+        video = self.get_data_info(video_idx)
+        indices = range(video['video_length']) if frame_idx is None else \
+            [frame_idx]
+        frames = []
+        for i in indices:
+            # the keys BaseVideoDataset.prepare_data gives each frame
+            frame = dict(video['images'][i], video_id=video['video_id'],
+                         ori_video_length=video['video_length'],
+                         video_length=len(indices))
+            packed = self.pipeline(frame)
+            if packed is None:
+                raise ValueError(f'{type(self).__name__}: the test pipeline '
+                                 f'dropped frame {frame["img_path"]}')
+            frames.append(packed)
+        return clip_item(frames)
 
     def _clip_results(self, idx: Union[int, Tuple[int, int]]) -> dict:
         """The pipeline's input for training clip ``idx``."""
