@@ -105,3 +105,25 @@ def model_wrapper_optim():
     return OptimWrapper(torch.optim.SGD([torch.zeros(1,
                                                      requires_grad=True)],
                                         lr=0.1))
+
+
+@pytest.mark.parametrize('transform', [
+    dict(type='CachedMosaic', img_scale=(64, 64)),
+    dict(type='mmdet.MixUp', img_scale=(64, 64)),
+])
+def test_a_video_dataset_refuses_image_mixing_transforms(
+        transform, toy_vid_root, toy_vid_ann_dir):
+    """Before: built, and each frame of a clip would get other images."""
+    from mmdet.registry import DATASETS
+    cfg = Config.fromfile(config_path('toy/vid_rtmdet_tsm_toy'))
+    dataset = cfg.train_dataloader.dataset
+    dataset.update(data_root=toy_vid_root,
+                   ann_file=f'{toy_vid_ann_dir}/imagenet_vid_train.json')
+    dataset.pipeline[0].transforms.insert(2, transform)
+    init_default_scope('mmdet')
+    with pytest.raises(ValueError) as err:
+        DATASETS.build(dataset)
+    message = str(err.value)
+    assert 'imagenet_vid_train.json' in message
+    assert transform['type'] in message
+    assert 'drop it from the pipeline' in message

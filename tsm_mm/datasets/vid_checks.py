@@ -144,3 +144,34 @@ def unreadable_image(paths: Iterable[str],
         if image is None:
             return f'{path}: not a decodable image'
     return None
+
+
+# transforms that paste other images into a frame: no clip can share them
+MIXING_TRANSFORMS = ('Mosaic', 'CachedMosaic', 'MixUp', 'CachedMixUp',
+                     'CopyPaste')
+
+
+def check_clip_pipeline(pipeline: Sequence, where: str) -> None:
+    """Refuse image-mixing transforms anywhere in a video pipeline.
+
+    Args:
+        pipeline (Sequence): Transform configs (or built transforms),
+            ``TransformBroadcaster``'s ``transforms`` searched too.
+        where (str): The dataset, for the message.
+    """
+    for transform in pipeline or ():
+        if isinstance(transform, dict):
+            name = transform.get('type', '')
+            name = name if isinstance(name, str) else name.__name__
+            inner = transform.get('transforms', ())
+        else:
+            name = type(transform).__name__
+            inner = getattr(transform, 'transforms', ())
+        if name.split('.')[-1] in MIXING_TRANSFORMS:
+            raise ValueError(
+                f'{where}: {name} pastes other images into a frame, which '
+                'the frames of a clip cannot share (each frame would get '
+                'other images); drop it from the pipeline, and its '
+                "PipelineSwitchHook if the config has one (RTMDet's)")
+        if inner:
+            check_clip_pipeline(inner, where)

@@ -1,5 +1,5 @@
 """The data preprocessor of a video detector: clips, no batch state."""
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmdet.models.data_preprocessors import (
     DetDataPreprocessor,
@@ -25,8 +25,7 @@ class VideoDataPreprocessor(TrackDataPreprocessor):
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        samples = data.get('data_samples')
-        if not samples or not isinstance(samples[0], DetDataSample):
+        if not plain_images(data.get('data_samples')):
             return super().forward(data, training)
         if training:
             raise ValueError(
@@ -53,6 +52,18 @@ class VideoDataPreprocessor(TrackDataPreprocessor):
         if self.boxtype2tensor:
             samplelist_boxtype2tensor(data['data_samples'])
         return dict(inputs=inputs, data_samples=data['data_samples'])
+
+
+def plain_images(samples: Optional[Sequence]) -> bool:
+    """Whether a batch's samples are plain images (``DetDataSample``), not
+    clips (``TrackDataSample``); a mix of both is refused."""
+    if not samples:
+        return False
+    plain = [isinstance(sample, DetDataSample) for sample in samples]
+    if any(plain) and not all(plain):
+        raise TypeError('a batch mixes plain images (DetDataSample) and '
+                        'clips: ' + str([type(s).__name__ for s in samples]))
+    return all(plain)
 
 
 def clip_preprocessor(cfg: Optional[ConfigType],

@@ -1,15 +1,26 @@
 """Any MMDetection detector over clips in training, streams at test time."""
 import inspect
+import itertools
 from collections import defaultdict
-from typing import Hashable, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import (
+    Hashable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
+import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
 from torch import Tensor
 
 from ..stream_caches import RepeatedStreamError, StreamOrderError
-from .clip_preprocessor import clip_preprocessor
+from .clip_preprocessor import clip_preprocessor, plain_images
 
 # how a test loop must feed the streams: one frame of a video per batch,
 # each video in frame order
@@ -19,6 +30,10 @@ _BATCH_HINT = ('a batch may hold one frame of each video: to batch several '
                'or batch_size=1')
 _ORDER_HINT = ('feed each video in frame order (TrackImgSampler or '
                'VideoInterleavedBatchSampler)')
+# the streams of plain images: one each, closed after its only frame
+_IMAGE_STREAMS = itertools.count()
+# a stream: its id, the frame it gives and its video's length (if known)
+Stream = Tuple[Hashable, int, Optional[int]]
 
 
 def _routed(backbone: ConfigType) -> ConfigType:
@@ -47,8 +62,18 @@ class VideoDetectorMixin:
     offline as clips. With a 2D backbone, every frame is an image: the
     same class serves as the single-frame baseline.
 
+    Plain images (``DetDataSample`` items, as MMDetection's
+    ``inference_detector`` and ``DetInferencer`` send them: ``(N, C, H, W)``
+    or a list of ``(C, H, W)``) are each the first frame of a video of its
+    own: nothing is shifted in (TSM's rule at frame 0), nothing is kept
+    for the next image, and ``DetDataSample`` s with ``pred_instances``
+    come back. Under :meth:`image_stream` (the user's door is
+    :func:`tsm_mm.apis.video_stream`) they are instead the consecutive
+    frames of one stream.
+
     The backbone is told it is routed (``routed=True``), and a
-    ``DetDataPreprocessor`` becomes a ``TrackDataPreprocessor``
+    ``DetDataPreprocessor`` or ``TrackDataPreprocessor`` becomes a
+    ``VideoDataPreprocessor``, which batches clips and plain images
     (:func:`~tsm_mm.models.detectors.clip_preprocessor.clip_preprocessor`).
     Nothing else changes: same modules, same state-dict keys.
     """
@@ -61,6 +86,8 @@ class VideoDetectorMixin:
             data_preprocessor=clip_preprocessor(data_preprocessor,
                                                 type(self).__name__),
             **kwargs)
+        # [stream id, next frame] while plain images stream (image_stream)
+        self._image_stream: Optional[list] = None
 
     @property
     def streams(self) -> bool:
@@ -99,17 +126,66 @@ class VideoDetectorMixin:
         return super().loss(
             *self._clip_frames(batch_inputs, batch_data_samples, 'loss'))
 
-    def predict(self, batch_inputs: Tensor,
-                batch_data_samples: List[TrackDataSample],
-                rescale: bool = True) -> List[TrackDataSample]:
-        """Detections for every frame; 1-frame items run as streams."""
+    def predict(self, batch_inputs: Union[Tensor, Sequence[Tensor]],
+                batch_data_samples: Union[List[TrackDataSample],
+                                          List[DetDataSample]],
+                rescale: bool = True
+                ) -> Union[List[TrackDataSample], List[DetDataSample]]:
+        """Detections for every frame; 1-frame items run as streams, plain
+        images as 1-frame streams of their own (see the class)."""
+        if plain_images(batch_data_samples):
+            return self._predict_images(batch_inputs, batch_data_samples,
+                                        rescale)
         frames, samples = self._clip_frames(batch_inputs, batch_data_samples,
                                             'predict')
         if batch_inputs.shape[1] > 1 or not self.streams:
             super().predict(frames, samples, rescale)
             return batch_data_samples
-        stream_ids, frame_ids, lengths = zip(
-            *[self._stream_of(s) for s in samples])
+        self._predict_streams(frames, samples,
+                              [self._stream_of(s) for s in samples], rescale)
+        return batch_data_samples
+
+    def _predict_images(self, images: Union[Tensor, Sequence[Tensor]],
+                        samples: List[DetDataSample],
+                        rescale: bool) -> List[DetDataSample]:
+        """Plain images: 1-frame streams of their own, or the next frames
+        of the stream of :meth:`image_stream`."""
+        if isinstance(images, (list, tuple)):
+            shapes = {tuple(image.shape) for image in images}
+            if len(shapes) > 1:
+                raise ValueError(f'{type(self).__name__}: images of one batch'
+                                 f' differ in size {sorted(shapes)}: pad '
+                                 'them (the data preprocessor does)')
+            images = torch.stack(list(images))
+        if images.dim() != 4 or len(images) != len(samples):
+            raise ValueError(f'{type(self).__name__} (predict) takes plain '
+                             'images as (N, C, H, W) with N DetDataSamples, '
+                             f'got shape {tuple(images.shape)} and '
+                             f'{len(samples)} samples')
+        if not self.streams:
+            return super().predict(images, samples, rescale)
+        if self._image_stream is None:
+            size = getattr(getattr(self.backbone, 'stream_caches', None),
+                           'max_streams', len(samples))
+            for start in range(0, len(samples), size):
+                stop = min(start + size, len(samples))
+                self._predict_streams(
+                    images[start:stop], samples[start:stop],
+                    [(('image', next(_IMAGE_STREAMS)), 0, 1)
+                     for _ in range(start, stop)], rescale)
+            return samples
+        for i in range(len(samples)):  # one frame of the stream per step
+            stream_id, frame_id = self._image_stream
+            self._predict_streams(images[i:i + 1], samples[i:i + 1],
+                                  [(stream_id, frame_id, None)], rescale)
+            self._image_stream[1] = frame_id + 1
+        return samples
+
+    def _predict_streams(self, frames: Tensor, samples: List[DetDataSample],
+                         streams: List[Stream], rescale: bool) -> None:
+        """One stream step: row i of ``frames`` is the given frame of
+        ``streams[i]``; predictions go into ``samples``."""
+        stream_ids, frame_ids, lengths = zip(*streams)
         # a stream keeps one feature size: run frames of equal padded size
         # together, each cropped to its own padding
         groups = defaultdict(list)
@@ -132,7 +208,25 @@ class VideoDetectorMixin:
                 else _ORDER_HINT
             raise type(err)(f'{err} [{path}]; {hint}', err.row,
                             err.stream_id) from err
-        return batch_data_samples
+
+    @contextmanager
+    def image_stream(self, stream_id: Hashable) -> Iterator[None]:
+        """Plain images predicted inside are the frames 0, 1, 2, ... of
+        one stream; leaving resets it. See :func:`tsm_mm.apis.video_stream`.
+
+        Args:
+            stream_id (Hashable): The stream's id.
+        """
+        if self._image_stream is not None:
+            raise RuntimeError(
+                f'{type(self).__name__}: stream {self._image_stream[0]!r} '
+                'is open: plain images stream into one video at a time')
+        self._image_stream = [stream_id, 0]
+        try:
+            yield
+        finally:
+            self._image_stream = None
+            self.reset_streams([stream_id])
 
     @staticmethod
     def _stream_of(sample: DetDataSample
@@ -158,3 +252,4 @@ class VideoDetectorMixin:
             return super()._forward(batch_inputs, batch_data_samples)
         return super()._forward(
             *self._clip_frames(batch_inputs, batch_data_samples, 'tensor'))
+
