@@ -48,6 +48,8 @@ from tsm_mm.utils import atomic_path
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                    'configs')
 ARMS = ('2D', 'TSM')
+TITLES = dict(faster_rcnn='Faster R-CNN', retinanet='RetinaNet',
+              rtmdet='RTMDet', yolox='YOLOX')
 
 
 def parse_args() -> argparse.Namespace:
@@ -228,7 +230,9 @@ def compare_family(args: argparse.Namespace, family: str,
     with atomic_path(osp.join(work_dir, 'compare_vid.json')) as tmp:
         with open(tmp, 'w') as f:
             json.dump(result, f, indent=1)
-    print(f'\nTSM vs 2D {family}, VID mAP (%) on every val frame, '
+    title = (' vs '.join(osp.basename(c) for c in configs[::-1])
+             if args.configs else f'TSM vs 2D {TITLES[family]}')
+    print(f'\n{title}, VID mAP (%) on every val frame, '
           f'frame by frame in video order ({args.motion_rule} motion rule); '
           f'{args.shared_2d_iters} shared 2D + {args.iters} iterations '
           f'each; {wall / 60:.1f} min')

@@ -46,7 +46,7 @@ def test_tables_json_and_chart(run):
     # two seeds x (header, 2D, TSM, delta) + summary (header, 2D, TSM, delta)
     assert [r.split('|')[1].strip() for r in rows] == (
         ['arm', '2D', 'TSM', 'TSM − 2D'] * 3)
-    assert 'mean ± std over 2 seeds' in stdout
+    assert 'mean ± std over 2 training seeds' in stdout
     with open(osp.join(work_dir, 'compare_vid.json')) as f:
         saved = json.load(f)
     assert len(saved['runs']) == 2
@@ -63,3 +63,19 @@ def test_tables_json_and_chart(run):
     assert osp.isfile(osp.join(work_dir, 'seed1', 'tsm', 'iter_2.pth'))
     with open(osp.join(work_dir, 'compare_vid.png'), 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_summarize_prints_a_row_per_family(run):
+    """--summarize: the per-family table of saved runs, nothing trained."""
+    work_dir, _, _ = run
+    saved = osp.join(work_dir, 'compare_vid.json')
+    out = subprocess.run(
+        [sys.executable, 'tools/compare_vid.py', '--summarize', saved, saved],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines()
+            if line.startswith('| faster_rcnn |')]
+    assert len(rows) == 2
+    # mean ± std over the two seeds, then each seed's gain
+    gain = r'\| [+-]\d+\.\d ± \d+\.\d \([+-]\d+\.\d, [+-]\d+\.\d\) \|'
+    assert re.search(gain, rows[0]), rows[0]
