@@ -11,8 +11,7 @@ from mmdet.structures import DetDataSample
 from mmdet.utils import ConfigType
 from mmengine.model.utils import stack_batch
 
-# what breaks a clip: transforms that paste other images into a frame
-MIXING = ('Mosaic', 'CachedMosaic', 'MixUp', 'CachedMixUp', 'CopyPaste')
+from ...datasets.vid_checks import MIXING_TRANSFORMS
 
 
 @MODELS.register_module()
@@ -34,9 +33,12 @@ class VideoDataPreprocessor(TrackDataPreprocessor):
                 'ImageNetVIDDataset, pipeline TransformBroadcaster('
                 'share_random_params=True) + PackTrackInputs); its '
                 'dataloader gave single images (DetDataSample), as a COCO '
-                f'dataset does. Image-mixing transforms ({", ".join(MIXING)})'
+                f'dataset does. Image-mixing transforms '
+                f'({", ".join(MIXING_TRANSFORMS)})'
                 ' paste other images into a frame, which no clip can '
                 'share: drop them')
+        # DetDataPreprocessor.forward, by hand: the buffers here are shaped
+        # (1, C, 1, 1) for clips, which would broadcast a (C, H, W) image
         pad_shapes = self._get_pad_shape(data)
         data = self.cast_data(data)
         images = [image.float() for image in data['inputs']]

@@ -13,7 +13,6 @@ from typing import (
     Union,
 )
 
-import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
@@ -63,13 +62,13 @@ class VideoDetectorMixin:
     same class serves as the single-frame baseline.
 
     Plain images (``DetDataSample`` items, as MMDetection's
-    ``inference_detector`` and ``DetInferencer`` send them: ``(N, C, H, W)``
-    or a list of ``(C, H, W)``) are each the first frame of a video of its
-    own: nothing is shifted in (TSM's rule at frame 0), nothing is kept
-    for the next image, and ``DetDataSample`` s with ``pred_instances``
-    come back. Under :meth:`image_stream` (the user's door is
-    :func:`tsm_mm.apis.video_stream`) they are instead the consecutive
-    frames of one stream.
+    ``inference_detector`` and ``DetInferencer`` send them, batched
+    ``(N, C, H, W)`` by the data preprocessor) are each the first frame of
+    a video of its own: nothing is shifted in (TSM's rule at frame 0),
+    nothing is kept for the next image, and ``DetDataSample`` s with
+    ``pred_instances`` come back. Under :meth:`image_stream` (the user's
+    door is :func:`tsm_mm.apis.video_stream`) they are instead the
+    consecutive frames of one stream.
 
     The backbone is told it is routed (``routed=True``), and a
     ``DetDataPreprocessor`` or ``TrackDataPreprocessor`` becomes a
@@ -150,17 +149,12 @@ class VideoDetectorMixin:
                         rescale: bool) -> List[DetDataSample]:
         """Plain images: 1-frame streams of their own, or the next frames
         of the stream of :meth:`image_stream`."""
-        if isinstance(images, (list, tuple)):
-            shapes = {tuple(image.shape) for image in images}
-            if len(shapes) > 1:
-                raise ValueError(f'{type(self).__name__}: images of one batch'
-                                 f' differ in size {sorted(shapes)}: pad '
-                                 'them (the data preprocessor does)')
-            images = torch.stack(list(images))
-        if images.dim() != 4 or len(images) != len(samples):
+        if not isinstance(images, Tensor) or images.dim() != 4 or \
+                len(images) != len(samples):
             raise ValueError(f'{type(self).__name__} (predict) takes plain '
-                             'images as (N, C, H, W) with N DetDataSamples, '
-                             f'got shape {tuple(images.shape)} and '
+                             'images as (N, C, H, W) with N DetDataSamples '
+                             '(as its data preprocessor batches them), got '
+                             f'{getattr(images, "shape", type(images))} and '
                              f'{len(samples)} samples')
         if not self.streams:
             return super().predict(images, samples, rescale)
@@ -252,4 +246,3 @@ class VideoDetectorMixin:
             return super()._forward(batch_inputs, batch_data_samples)
         return super()._forward(
             *self._clip_frames(batch_inputs, batch_data_samples, 'tensor'))
-
