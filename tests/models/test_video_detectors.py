@@ -76,6 +76,27 @@ def detections(sample):
     return pred.labels, pred.bboxes, pred.scores
 
 
+def assert_same_detections(got, expected, where):
+    """Same detections up to the order of exactly tied scores.
+
+    Random-weight heads give many near-equal scores; two whose scores agree
+    to ~1e-7 may swap places between two equal computations on some CPUs.
+    Each got detection is matched one-to-one to an expected detection of the
+    same label, a box within 1e-4 relative and a score within tolerance.
+    """
+    labels, boxes, scores = expected
+    assert len(got[0]) == len(labels), where
+    torch.testing.assert_close(got[2], scores, atol=1e-5, rtol=1e-4)
+    box_tol = 1e-4 * boxes.abs().max()
+    free = torch.ones(len(labels), dtype=torch.bool)
+    for label, box, score in zip(*got):
+        match = (free & (labels == label)
+                 & ((boxes - box).abs().max(1).values <= box_tol)
+                 & ((scores - score).abs() <= 1e-5 + 1e-4 * score.abs()))
+        assert match.any(), (where, label, box, score)
+        free[match.nonzero()[0, 0]] = False
+
+
 def test_two_interleaved_streams_equal_the_offline_causal_clips(case):
     family, model = case
     data = model.data_preprocessor(clip_batch(seed=1), False)
@@ -101,13 +122,10 @@ def test_two_interleaved_streams_equal_the_offline_causal_clips(case):
             fresh = model.extract_feat(clips[:1, 1])
     for video in range(2):
         for t in range(T):
-            labels, boxes, scores = detections(offline[video][t])
-            got = detections(steps[t][video][0])
-            assert len(labels), (family, video, t)
-            assert torch.equal(got[0], labels), (family, video, t)
-            scale = boxes.abs().max()
-            assert (got[1] - boxes).abs().max() <= 1e-4 * scale
-            torch.testing.assert_close(got[2], scores, atol=1e-5, rtol=1e-4)
+            expected = detections(offline[video][t])
+            assert len(expected[0]), (family, video, t)
+            assert_same_detections(detections(steps[t][video][0]), expected,
+                                   (family, video, t))
     for level, expected in enumerate(feats):
         got = torch.stack([step[level] for step in streamed], 1)
         expected = expected.unflatten(0, (2, T))

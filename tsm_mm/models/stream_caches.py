@@ -97,6 +97,43 @@ class _Rows:
     committed: List[Optional[Dict[int, Tensor]]]
     staged: Dict[int, Tensor] = field(default_factory=dict)
 
+    def read(self, site: int, like: Tensor) -> Optional[Tensor]:
+        """See :meth:`StreamCaches.read`."""
+        if len(self.committed) == 1:  # one stream: the step's usual case
+            caches = self.committed[0]
+            cached = None if caches is None else caches.get(site)
+            if cached is not None and cached.shape[1:] != like.shape[1:]:
+                self._refuse_size(site, like, self.stream_ids[0], cached)
+            return cached
+        cached = [None if caches is None else caches.get(site)
+                  for caches in self.committed]
+        if all(row is None for row in cached):
+            return None
+        for sid, row in zip(self.stream_ids, cached):
+            if row is not None and row.shape[1:] != like.shape[1:]:
+                self._refuse_size(site, like, sid, row)
+        zeros = like.new_zeros((1, ) + like.shape[1:])
+        return torch.cat([zeros if row is None else row for row in cached])
+
+    @staticmethod
+    def _refuse_size(site: int, like: Tensor, stream_id: Hashable,
+                     cached: Tensor) -> None:
+        raise ValueError(
+            f'stream {stream_id!r}: the frame gives features of shape '
+            f'{tuple(like.shape[1:])} at shift site {site}, but the stream '
+            f'cached {tuple(cached.shape[1:])}; frames of one stream must '
+            f'share a size (reset_streams([{stream_id!r}]) to restart)')
+
+    def stage(self, site: int, cache: Tensor) -> None:
+        """See :meth:`StreamCaches.stage`."""
+        if cache.shape[0] != len(self.stream_ids):
+            raise ValueError(f'got {cache.shape[0]} caches for '
+                             f'{len(self.stream_ids)} streams')
+        if site in self.staged:
+            raise RuntimeError(f'streams {self.stream_ids} ran twice in one '
+                               'step')
+        self.staged[site] = cache
+
 
 @dataclass
 class StreamStep:
@@ -199,14 +236,19 @@ class StreamCaches:
                frame_ids: Optional[Sequence[int]],
                lengths: Optional[Sequence[Optional[int]]]) -> StreamStep:
         """Check the declared frames against the committed state."""
-        _check_hashable(stream_ids)
-        first: Dict[Hashable, int] = {}
-        for row, sid in enumerate(stream_ids):
-            if first.setdefault(sid, row) != row:
-                raise RepeatedStreamError(
-                    f'a stream may give one frame per step, got stream_ids='
-                    f'{stream_ids} (stream {sid!r} at rows {first[sid]} and '
-                    f'{row})', row, sid)
+        try:
+            repeated = len(set(stream_ids)) != len(stream_ids)
+        except TypeError:
+            _check_hashable(stream_ids)  # names the unhashable one
+            raise
+        if repeated:
+            first: Dict[Hashable, int] = {}
+            for row, sid in enumerate(stream_ids):
+                if first.setdefault(sid, row) != row:
+                    raise RepeatedStreamError(
+                        f'a stream may give one frame per step, got '
+                        f'stream_ids={stream_ids} (stream {sid!r} at rows '
+                        f'{first[sid]} and {row})', row, sid)
         if len(stream_ids) > self.max_streams:
             raise ValueError(
                 f'a step of {len(stream_ids)} streams exceeds max_streams='
@@ -224,18 +266,21 @@ class StreamCaches:
         lengths = [None if length is None else
                    self._checked(sid, 'length', length, 1)
                    for sid, length in zip(stream_ids, lengths)]
+        restarts = set()
         for row, (sid, frame, want) in enumerate(
                 zip(stream_ids, frame_ids, expected)):
-            if frame != 0 and frame != want:
+            if frame == 0:
+                restarts.add(sid)
+            elif frame != want:
                 raise StreamOrderError(self._order_message(sid, frame, want),
                                        row, sid)
-        restarts = {sid for sid, frame in zip(stream_ids, frame_ids)
-                    if frame == 0}
         return StreamStep(stream_ids, frame_ids, lengths, restarts)
 
     @staticmethod
     def _checked(stream_id: Hashable, name: str, value, low: int) -> int:
         """``value`` as an int >= ``low``, or an error naming the stream."""
+        if type(value) is int and value >= low:  # every frame: no ABC check
+            return value
         try:
             return check_int(value, name, low)
         except (TypeError, ValueError) as err:
@@ -265,7 +310,10 @@ class StreamCaches:
                                'in the step; nothing was committed')
         staged: Dict[Hashable, Dict[int, Tensor]] = {}
         for rows in step.forwards:  # batched caches -> (1, ...) per stream
-            per_site = {site: cache.split(1) if len(cache) > 1 else (cache, )
+            if len(rows.stream_ids) == 1:
+                staged[rows.stream_ids[0]] = rows.staged
+                continue
+            per_site = {site: cache.split(1)
                         for site, cache in rows.staged.items()}
             for i, sid in enumerate(rows.stream_ids):
                 staged[sid] = {site: split[i]
@@ -274,11 +322,20 @@ class StreamCaches:
                                       step.lengths):
             old = self._streams.pop(sid, None)
             restarted = old is not None and sid in step.restarts
-            caches = {} if old is None or restarted else old.caches
-            caches.update(staged.get(sid, {}))
-            self._released.pop(sid, None)
+            if old is None or restarted:
+                caches = staged.get(sid, {})
+            else:
+                caches = old.caches
+                caches.update(staged.get(sid, ()))
+            if self._released:
+                self._released.pop(sid, None)
             if length is not None and frame + 1 >= length:
                 continue  # the video ended: its state goes
+            if old is not None and not restarted:  # one frame on
+                old.next_frame, old.length = frame + 1, length
+                old.last_step = self._steps
+                self._streams[sid] = old
+                continue
             interrupted = old.next_frame if restarted else \
                 None if old is None else old.interrupted
             self._streams[sid] = _Stream(caches, frame + 1, length,
@@ -294,7 +351,7 @@ class StreamCaches:
             self._release(sid, f'not fed for {self.max_idle_steps} steps '
                           '(max_idle_steps)')
         excess = len(self._streams) - self.max_streams
-        for sid in list(self._streams)[:max(excess, 0)]:
+        for sid in list(self._streams)[:excess] if excess > 0 else ():
             self._release(sid, f'more than max_streams={self.max_streams} '
                           'streams; it was the least recently fed')
 
@@ -327,13 +384,18 @@ class StreamCaches:
         step.fed.update(current)
         return rows
 
-    def feed(self, num_rows: int) -> List[Hashable]:
-        """The streams of a forward of ``num_rows`` rows in the step."""
-        stream_ids = self._rows().stream_ids
-        if num_rows != len(stream_ids):
-            raise ValueError(f'got {num_rows} frames for {len(stream_ids)} '
-                             f'stream_ids')
-        return stream_ids
+    def feed(self, num_rows: int) -> _Rows:
+        """The rows of a forward of ``num_rows`` rows in the step.
+
+        Returns:
+            _Rows: Their streams (``stream_ids``), committed caches
+            (``read``) and new ones (``stage``), for each shift site.
+        """
+        rows = self._rows()
+        if num_rows != len(rows.stream_ids):
+            raise ValueError(f'got {num_rows} frames for '
+                             f'{len(rows.stream_ids)} stream_ids')
+        return rows
 
     def read(self, site: int, like: Tensor) -> Optional[Tensor]:
         """The committed caches of the running rows at ``site``.
@@ -346,23 +408,7 @@ class StreamCaches:
         Returns:
             Tensor | None: (B, fold, H, W), or None when no stream has one.
         """
-        rows = self._rows()
-        cached = [None if caches is None else caches.get(site)
-                  for caches in rows.committed]
-        if all(row is None for row in cached):
-            return None
-        for sid, row in zip(rows.stream_ids, cached):
-            if row is not None and row.shape[1:] != like.shape[1:]:
-                raise ValueError(
-                    f'stream {sid!r}: the frame gives features of shape '
-                    f'{tuple(like.shape[1:])} at shift site {site}, but the '
-                    f'stream cached {tuple(row.shape[1:])}; frames of one '
-                    f'stream must share a size (reset_streams([{sid!r}]) to '
-                    'restart)')
-        if len(cached) == 1:
-            return cached[0]
-        zeros = like.new_zeros((1, ) + like.shape[1:])
-        return torch.cat([zeros if row is None else row for row in cached])
+        return self._rows().read(site, like)
 
     def stage(self, site: int, cache: Tensor) -> None:
         """Hold the running rows' new caches of ``site`` until the commit.
@@ -371,14 +417,7 @@ class StreamCaches:
             site (int): Index of the shift site.
             cache (Tensor): (B, fold, H, W), one row per running stream.
         """
-        rows = self._rows()
-        if cache.shape[0] != len(rows.stream_ids):
-            raise ValueError(f'got {cache.shape[0]} caches for '
-                             f'{len(rows.stream_ids)} streams')
-        if site in rows.staged:
-            raise RuntimeError(f'streams {rows.stream_ids} ran twice in one '
-                               'step')
-        rows.staged[site] = cache
+        self._rows().stage(site, cache)
 
     # --- queries and explicit resets -----------------------------------
 

@@ -84,7 +84,7 @@ class _RestoreHook:
 
     def __call__(self, module: nn.Module, args: tuple, out) -> None:
         if self.owner._swapped:
-            self.owner._restore_swapped()
+            restore_slot_(*self.owner._swapped.pop())
 
 
 def _in_channels(module: nn.Module) -> Optional[int]:
@@ -220,22 +220,23 @@ class TemporalShiftMixin:
         if getattr(self, 'temporal_pool', False):
             raise RuntimeError('temporal_pool mixes frames of a clip and '
                                'cannot run frame by frame')
-        caches = self.stream_caches
+        caches, swapped = self.stream_caches, self._swapped
+        slot_start = stream_slot(1).start  # of a fold of one channel
 
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
-            caches.feed(x.shape[0])
+            rows = caches.feed(x.shape[0])
             fold = x.shape[1] // self.shift_div  # sites checked at build
-            x_slot = x[:, stream_slot(fold)]
-            cached = caches.read(site, x_slot)
+            x_slot = x.narrow(1, slot_start * fold, fold)
+            cached = rows.read(site, x_slot)
             if torch.is_grad_enabled():  # autograd needs x as it was
                 if cached is None:
                     cached = torch.zeros_like(x_slot)
                 out, cache = concat_shift_step(x, cached, fold)
-                caches.stage(site, cache.detach().clone())
+                rows.stage(site, cache.detach().clone())
                 return out
             cache = swap_slot_(x_slot, cached)
-            self._swapped.append((x_slot, cache))
-            caches.stage(site, cache)
+            swapped.append((x_slot, cache))
+            rows.stage(site, cache)
             return x
 
         with caches.step(stream_ids, frame_ids, lengths) as step, \
@@ -295,8 +296,8 @@ class TemporalShiftMixin:
             yield
         finally:
             self._shift_mode = None
-            if self._swapped:  # a site raised
-                self._restore_swapped()
+            while self._swapped:  # a site raised
+                restore_slot_(*self._swapped.pop())
 
     def _warn_if_trained_bidirectional(self) -> None:
         """Warn, once per backbone, that a bidirectional one runs causally.
@@ -320,10 +321,6 @@ class TemporalShiftMixin:
             "stream with direction='causal'; to run this checkpoint "
             "causally on purpose, build it with direction='causal' (same "
             'weights, no warning)', 'current', level=logging.WARNING)
-
-    def _restore_swapped(self) -> None:
-        """Put back the slot of the site that ran swapped."""
-        restore_slot_(*self._swapped.pop())
 
     def forward_stream(self, x: Tensor, stream_ids: Sequence[Hashable]):
         """Run one frame of each stream, with the causal rule.
