@@ -1,16 +1,21 @@
-"""Export a TSM model to ONNX: a streaming step with explicit caches, or a
-clip.
+"""Export a TSM model to ONNX: its whole streaming step with explicit
+caches, its backbone's step, or a clip.
 
-Detector configs export backbone + neck + RPN head outputs, recognizer
-configs the backbone. Streaming graphs take ``frame`` and ``cache_0 ...
-cache_{K-1}`` and return the outputs and ``new_cache_0 ...``; the
-interface (names and shapes) is printed and written next to the model as
-``<out>.json``. Neither may be an input; an existing file is replaced
-only with ``--overwrite``.
+A detector config exports the whole step, frame to final detections:
+``(frame, img_shape, scale_factor, cache_0..K-1) -> (boxes, scores,
+labels, new_cache_0..K-1)`` with backbone, neck, head, decoding, NMS and
+rescaling in standard ONNX ops; a recognizer config exports ``(frame,
+caches) -> (logits, new caches)``. ``--backbone-only`` exports the
+backbone's features instead, ``--clip`` the offline backbone over one
+clip. The interface (names, shapes, preprocessing, test resize, classes)
+is printed and written next to the model as ``<out>.json``: with it the
+graph runs on ONNX Runtime or OpenVINO alone
+(``StreamingDetInferencer(..., backend='openvino')``). Neither output may
+be an input; an existing file is replaced only with ``--overwrite``.
 
 Example:
-    python tools/export_onnx.py configs/toy/vid_faster_rcnn_tsm_toy.py \
-        latest.pth --out tsm_step.onnx --shape 128 160
+    python tools/export_onnx.py configs/toy/vid_rtmdet_tsm_toy.py \
+        latest.pth --out rtmdet_step.onnx --shape 96 128
     python tools/export_onnx.py CONFIG --out clip.onnx --shape 224 224 --clip
 """
 import argparse
@@ -19,22 +24,29 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.deploy import dump_interface, export_clip_onnx, export_stream_onnx
+from tsm_mm.apis import init_model
+from tsm_mm.deploy import (
+    dump_interface,
+    export_clip_onnx,
+    export_detector_onnx,
+    export_recognizer_onnx,
+    export_stream_onnx,
+)
 from tsm_mm.engine import CheckpointLoadError
 from tsm_mm.utils.arg_types import positive_int
 from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
 
 def network_stride(exported) -> Optional[int]:
-    """The coarsest feature stride of the exported module: the RPN's
-    largest anchor stride for a detector, else the backbone's deepest
+    """The coarsest feature stride of the exported module: its head's
+    largest prior stride for a detector, else the backbone's deepest
     output (4 for the stem, times the stride of each stage up to it)."""
-    if getattr(exported, 'with_rpn', False):
-        strides = exported.rpn_head.prior_generator.strides
+    head = getattr(exported, 'rpn_head', None) or \
+        getattr(exported, 'bbox_head', None)
+    if hasattr(head, 'prior_generator'):
+        strides = head.prior_generator.strides
         return int(max(max(s) if isinstance(s, (tuple, list)) else s
                        for s in strides))
     backbone = exported
@@ -75,6 +87,10 @@ def parse_args() -> argparse.Namespace:
         help='export the offline backbone over one clip of num_segments '
         'frames instead of the streaming step')
     parser.add_argument(
+        '--backbone-only', action='store_true',
+        help="export the backbone's streaming step (features out) instead "
+        'of the whole detector or recognizer')
+    parser.add_argument(
         '--batch-size', type=positive_int, default=1,
         help='streams per step in the traced example')
     parser.add_argument(
@@ -93,32 +109,52 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def test_resize(cfg: Config) -> Optional[dict]:
+    """The ``Resize`` of the config's test pipeline, as the interface
+    states it (``scale`` (w, h), ``keep_ratio``), or None."""
+    pipeline = cfg.get('test_pipeline') or cfg.get(
+        'test_dataloader', {}).get('dataset', {}).get('pipeline', [])
+    for transform in pipeline:
+        for step in transform.get('transforms', [transform]):
+            if step.get('type') == 'Resize' and 'scale' in step:
+                return dict(scale=list(step['scale']),
+                            keep_ratio=bool(step.get('keep_ratio', False)))
+    return None
+
+
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    exported = model if getattr(model, 'with_rpn', False) and \
-        not args.clip else model.backbone
-    check_shape(args.shape, network_stride(exported))
-    if args.checkpoint is not None:
-        try:
-            load_checkpoint(model, args.checkpoint, map_location='cpu',
-                            strict=True)
-        except (CheckpointLoadError, FileNotFoundError):
-            raise  # they name the file
-        except Exception as err:  # keys or shapes that do not fit
-            raise RuntimeError(f'{args.checkpoint} does not fit '
-                               f'{args.config}: {err}') from err
-    model.eval()
+    recognizer = cfg.get('default_scope') == 'mmaction' or \
+        'cls_head' in cfg.model
+    try:
+        model = init_model(cfg, args.checkpoint, 'cpu',
+                           'mmaction' if recognizer else 'mmdet')
+    except (CheckpointLoadError, FileNotFoundError):
+        raise  # they name the file
+    except RuntimeError as err:  # keys or shapes that do not fit
+        if args.checkpoint is None:
+            raise
+        raise RuntimeError(f'{args.checkpoint} does not fit '
+                           f'{args.config}: {err}') from err
+    whole = not (args.clip or args.backbone_only)
+    check_shape(args.shape, network_stride(
+        model if whole and not recognizer else model.backbone))
+    batch = dict(batch_size=args.batch_size,
+                 dynamic_batch=not args.static_batch)
     if args.clip:
-        interface = export_clip_onnx(exported, args.out, args.shape)
+        interface = export_clip_onnx(model.backbone, args.out, args.shape)
+    elif not whole:
+        interface = export_stream_onnx(model.backbone, args.out, args.shape,
+                                       **batch)
+    elif recognizer:
+        interface = export_recognizer_onnx(model, args.out, args.shape,
+                                           **batch)
     else:
-        interface = export_stream_onnx(
-            exported, args.out, args.shape, batch_size=args.batch_size,
-            dynamic_batch=not args.static_batch)
+        interface = export_detector_onnx(model, args.out, args.shape,
+                                         **batch, resize=test_resize(cfg))
     dump_interface(interface, args.interface)
     print(f'wrote {args.out} ({interface["mode"]}, opset '
           f'{interface["opset"]}) and {args.interface}')

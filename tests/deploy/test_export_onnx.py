@@ -162,8 +162,9 @@ def test_export_tool_on_a_recognizer(tmp_path):
             for c in interface['caches']] == [
         (f'cache_{k}', f'new_cache_{k}', ['batch', *shape])
         for k, shape in enumerate(R18_64_CACHES)]
-    assert interface['outputs'][0] == dict(name='feat_0',
-                                           shape=['batch', 512, 2, 2])
+    # the whole step: the head's logits, not the backbone's features
+    assert interface['outputs'][0] == dict(name='logits',
+                                           shape=['batch', 5])
     assert [i.name for i in session(str(out)).get_inputs()] == [
         'frame', *[f'cache_{k}' for k in range(8)]]
 

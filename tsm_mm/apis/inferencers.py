@@ -36,9 +36,9 @@ from ..utils import atomic_path
 from ..utils.output_paths import check_outputs
 from .class_names import recognition_class_names
 from .frame_drawing import draw_detections, draw_title
-from .model_init import init_model
+from .model_init import config_meta, config_scope, init_model
 from .online_recognizer import OnlineRecognizer
-from .streaming_detector import StreamingDetector
+from .streaming_detector import ExportedStreamingDetector, StreamingDetector
 from .video_io import DEFAULT_FPS, Mp4Writer, VideoFrames
 
 VideoInput = Union[str, Sequence[np.ndarray]]
@@ -189,27 +189,66 @@ class StreamingDetInferencer(_VideoInferencer):
     title band scaled to the frame (added above it: a box label never
     covers the title).
 
+    With ``backend='onnxruntime'`` or ``'openvino'``, ``weights`` is the
+    whole step exported by ``tools/export_onnx.py`` (``.onnx``, its
+    interface beside it) and PyTorch runs nothing: the frames are
+    preprocessed with cv2/numpy and the caches live in the runtime
+    (OpenVINO: the model's own state).
+
     Args:
-        model (str | Config): A ``VideoFasterRCNN`` config.
-        weights (str, optional): Its checkpoint (random weights if None).
+        model (str | Config): A video detector config.
+        weights (str, optional): Its checkpoint (random weights if None),
+            or the exported ``.onnx`` for the other backends.
         device (str, optional): Default: CUDA when there is one.
         score_thr (float): Boxes scoring less are not drawn.
         show_progress (bool): A progress bar per video.
+        backend (str): ``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``.
+        precision (str): OpenVINO's ``'f32'``, ``'bf16'`` or
+            ``'default'`` (bf16 on AMX CPUs).
+        threads (int, optional): The runtime's inference threads.
     """
 
     default_scope = 'mmdet'
+    backends = ('pytorch', 'onnxruntime', 'openvino')
 
     def __init__(self, model: Union[str, Config],
                  weights: Optional[str] = None,
                  device: Optional[str] = None, score_thr: float = 0.3,
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False, backend: str = 'pytorch',
+                 precision: str = 'f32',
+                 threads: Optional[int] = None) -> None:
+        if backend not in self.backends:
+            raise ValueError(f'backend must be one of {self.backends}, got '
+                             f'{backend!r}')
+        if backend != 'pytorch' and not (weights or '').endswith('.onnx'):
+            raise ValueError(f'backend={backend!r} runs an exported graph: '
+                             'weights must be the .onnx from '
+                             f'tools/export_onnx.py, got {weights!r}')
+        self.backend, self.precision, self.threads = (backend, precision,
+                                                      threads)
         super().__init__(model, weights, device, show_progress)
         self.score_thr = score_thr
         self.visualizer = DetLocalVisualizer(
             name=f'streaming_det_{uuid.uuid4().hex}')
-        self.visualizer.dataset_meta = self.model.dataset_meta
+        self.visualizer.dataset_meta = self.dataset_meta
 
-    def _init_pipeline(self, cfg: Config) -> Callable:
+    def _init_model(self, cfg: Config, weights: Optional[str],
+                    device: str = 'cpu') -> Optional[nn.Module]:
+        if self.backend == 'pytorch':
+            model = super()._init_model(cfg, weights, device)
+            self.dataset_meta = model.dataset_meta
+            return model
+        self.stream = ExportedStreamingDetector(weights, self.backend,
+                                                self.precision, self.threads)
+        classes = self.stream.detector.classes
+        with config_scope(cfg, self.scope):
+            self.dataset_meta = dict(classes=classes) if classes else \
+                config_meta(cfg)
+        return None
+
+    def _init_pipeline(self, cfg: Config) -> Optional[Callable]:
+        if self.model is None:  # an exported graph: the stream is built
+            return None
         # the stream owns the per-frame test pipeline and runs it
         self.stream = StreamingDetector(self.model)
         return self.stream.pipeline

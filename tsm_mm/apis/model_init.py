@@ -75,7 +75,7 @@ def init_model(config: Union[str, Config],
                 checkpoint, map_location='cpu', logger='current')
             load_weights_strictly(model, loaded, checkpoint)
             meta = loaded.get('meta', {})
-        model.dataset_meta = meta.get('dataset_meta') or _config_meta(cfg)
+        model.dataset_meta = meta.get('dataset_meta') or config_meta(cfg)
     model.cfg = cfg
     return model.to(device).eval()
 
@@ -91,11 +91,13 @@ def _quiet_init_weights(model: nn.Module) -> None:
         logger.setLevel(level)
 
 
-def _config_meta(cfg: Config) -> dict:
+def config_meta(cfg: Config) -> dict:
     """The test dataset's metainfo: the config's, else its class's."""
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
     if dataset.get('metainfo'):
         return dict(dataset.metainfo)
+    if not dataset.get('type'):  # a config with no test dataset
+        return {}
     with DATASETS.switch_scope_and_registry(None) as registry:
-        dataset_cls = registry.get(dataset.get('type', ''))
+        dataset_cls = registry.get(dataset.type)
     return dict(getattr(dataset_cls, 'METAINFO', {}))

@@ -1,10 +1,13 @@
 """Detect objects in the frames of a video, one frame at a time."""
+import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.structures import InstanceData
 from torch import nn
 
 from ..datasets.frame_items import clip_item, is_clip_pipeline
@@ -95,3 +98,45 @@ class StreamingDetector:
                                  self.device)
         self._frame_id += 1
         return tracks[0][0].cpu(), seconds
+
+
+class ExportedStreamingDetector:
+    """:class:`StreamingDetector`'s interface over an exported whole step
+    (:class:`~tsm_mm.deploy.ExportedDetector`): one video at a time, the
+    caches kept by the runtime.
+
+    Args:
+        onnx_path (str): The graph from ``tools/export_onnx.py``; its
+            interface is the ``.json`` beside it.
+        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        precision (str): OpenVINO's ``'f32'``, ``'bf16'`` or ``'default'``.
+        threads (int, optional): Inference threads.
+    """
+
+    def __init__(self, onnx_path: str, backend: str,
+                 precision: str = 'f32',
+                 threads: Optional[int] = None) -> None:
+        from ..deploy.exported_detector import ExportedDetector
+        interface = osp.splitext(onnx_path)[0] + '.json'
+        if not osp.isfile(interface):
+            raise FileNotFoundError(
+                f'{interface}: the interface of {onnx_path} is missing '
+                '(tools/export_onnx.py writes it beside the graph)')
+        self.detector = ExportedDetector(onnx_path, interface, backend,
+                                         precision, threads)
+        self._frame_id = 0
+
+    def reset(self, num_frames: Optional[int] = None) -> None:
+        """Start a new video (its first frame comes next)."""
+        self._frame_id = 0
+
+    def detect(self, frame: np.ndarray) -> Tuple[DetDataSample, float]:
+        """Detections of the next frame of the current video (see
+        :meth:`StreamingDetector.detect`); the time is the graph's."""
+        (result, ), seconds = self.detector.detect([frame], [0],
+                                                   [self._frame_id])
+        self._frame_id += 1
+        sample = DetDataSample(metainfo=dict(ori_shape=frame.shape[:2]))
+        sample.pred_instances = InstanceData(
+            **{key: torch.from_numpy(value) for key, value in result.items()})
+        return sample, seconds

@@ -10,6 +10,7 @@ The backbone runs in its own ``explicit_caches`` mode: nothing is patched.
 """
 from typing import Dict, List, Sequence, Tuple
 
+import onnx
 import torch
 from mmengine.fileio import dump
 from torch import Tensor, nn
@@ -126,6 +127,74 @@ def _tensor_specs(names: Sequence[str], tensors: Sequence[Tensor],
             for name, t in zip(names, tensors)]
 
 
+def _check_batch_size(batch_size: int) -> None:
+    # 0 streams traced an empty graph, or died of SIGFPE with a fixed axis
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
+            or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive int, got '
+                         f'{batch_size!r}')
+
+
+def export_step_onnx(step: nn.Module, out: str, inputs: Dict[str, Tensor],
+                     dynamic_batch: bool = True, **extra) -> Dict:
+    """Export a streaming step module whose caches are its last inputs.
+
+    Args:
+        step (nn.Module): ``forward(*inputs, *caches) -> (*outputs,
+            *new_caches)``, with ``output_names`` and ``shift_backbone``
+            (None: a 2D network, no caches).
+        out (str): The ``.onnx`` file to write (atomically).
+        inputs (dict[str, Tensor]): The example inputs before the caches,
+            by name; the first is ``frame`` (B, 3, H, W).
+        dynamic_batch (bool): Declare axis 0 (the streams) dynamic.
+        **extra: More entries of the interface.
+
+    Returns:
+        dict: The graph's interface: ``inputs``, ``outputs`` and ``caches``
+        (name, new name, shape and fold of every shift site), and
+        ``extra``.
+    """
+    step.eval()
+    backbone = step.shift_backbone
+    frame = next(iter(inputs.values()))
+    shapes = cache_shapes(backbone, frame) if backbone is not None else []
+    caches = [torch.zeros(shape) for shape in shapes]
+    args = (*inputs.values(), *caches)
+    with torch.no_grad():
+        outs = step(*args)
+    cache_names = [f'cache_{k}' for k in range(len(shapes))]
+    new_names = [f'new_{name}' for name in cache_names]
+    input_names = [*inputs, *cache_names]
+    output_names = [*step.output_names, *new_names]
+    if len(output_names) != len(outs):
+        raise RuntimeError(f'the step gives {len(outs)} outputs, expected '
+                           f'{len(output_names)} ({output_names})')
+    dynamic_axes = ({name: {0: 'batch'} for name in
+                     input_names + output_names} if dynamic_batch else {})
+    _export(step, args, out, input_names, output_names, dynamic_axes)
+    # the exporter drops an input the graph does not use (YOLOX: img_shape)
+    used = {i.name for i in onnx.load(out, load_external_data=False)
+            .graph.input}
+    return dict(
+        mode='stream',
+        opset=OPSET,
+        frame_size=list(frame.shape[-2:]),
+        inputs=[spec for spec in _tensor_specs(input_names, args,
+                                                dynamic_batch)
+                if spec['name'] in used],
+        outputs=_tensor_specs(output_names, outs, dynamic_batch),
+        caches=[dict(input=name, output=new, site=k,
+                     shape=['batch' if dynamic_batch else shape[0],
+                            *shape[1:]],
+                     fold=shape[1])
+                for k, (name, new, shape) in enumerate(
+                    zip(cache_names, new_names, shapes))],
+        shift_div=getattr(backbone, 'shift_div', None),
+        note='feed new_cache_k of one step as cache_k of the next; zeros '
+        'start a new stream; inputs are preprocessed (normalized) frames',
+        **extra)
+
+
 def export_stream_onnx(model: nn.Module, out: str,
                        frame_size: Tuple[int, int], batch_size: int = 1,
                        dynamic_batch: bool = True) -> Dict:
@@ -142,50 +211,13 @@ def export_stream_onnx(model: nn.Module, out: str,
         dynamic_batch (bool): Declare the stream axis dynamic.
 
     Returns:
-        dict: The graph's interface: ``inputs``, ``outputs`` and
-        ``caches`` (name, new name, shape and fold of every shift site).
+        dict: The graph's interface (see :func:`export_step_onnx`).
     """
-    # 0 streams traced an empty graph, or died of SIGFPE with a fixed axis
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
-            or batch_size < 1:
-        raise ValueError(f'batch_size must be a positive int, got '
-                         f'{batch_size!r}')
+    _check_batch_size(batch_size)
     step = (BackboneStreamStep(model) if hasattr(model, 'num_shift_sites')
             else DetectorStreamStep(model))
-    step.eval()
-    backbone = step.shift_backbone
-    h, w = frame_size
-    frame = torch.randn(batch_size, 3, h, w)
-    shapes = cache_shapes(backbone, frame)
-    caches = [torch.zeros(shape) for shape in shapes]
-    with torch.no_grad():
-        outs = step(frame, *caches)
-    cache_names = [f'cache_{k}' for k in range(len(shapes))]
-    new_names = [f'new_{name}' for name in cache_names]
-    input_names = ['frame', *cache_names]
-    output_names = [*step.output_names, *new_names]
-    if len(output_names) != len(outs):
-        raise RuntimeError(f'the step gives {len(outs)} outputs, expected '
-                           f'{len(output_names)} ({output_names})')
-    dynamic_axes = ({name: {0: 'batch'} for name in
-                     input_names + output_names} if dynamic_batch else {})
-    _export(step, (frame, *caches), out, input_names, output_names,
-            dynamic_axes)
-    return dict(
-        mode='stream',
-        opset=OPSET,
-        frame_size=[h, w],
-        inputs=_tensor_specs(input_names, (frame, *caches), dynamic_batch),
-        outputs=_tensor_specs(output_names, outs, dynamic_batch),
-        caches=[dict(input=name, output=new, site=k,
-                     shape=['batch' if dynamic_batch else shape[0],
-                            *shape[1:]],
-                     fold=shape[1])
-                for k, (name, new, shape) in enumerate(
-                    zip(cache_names, new_names, shapes))],
-        shift_div=backbone.shift_div,
-        note='feed new_cache_k of one step as cache_k of the next; zeros '
-        'start a new stream; inputs are preprocessed (normalized) frames')
+    frame = torch.randn(batch_size, 3, *frame_size)
+    return export_step_onnx(step, out, dict(frame=frame), dynamic_batch)
 
 
 class BackboneClip(nn.Module):
