@@ -5,6 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
+from detections_match import assert_same_detections
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -76,27 +77,6 @@ def detections(sample):
     return pred.labels, pred.bboxes, pred.scores
 
 
-def assert_same_detections(got, expected, where):
-    """Same detections up to the order of exactly tied scores.
-
-    Random-weight heads give many near-equal scores; two whose scores agree
-    to ~1e-7 may swap places between two equal computations on some CPUs.
-    Each got detection is matched one-to-one to an expected detection of the
-    same label, a box within 1e-4 relative and a score within tolerance.
-    """
-    labels, boxes, scores = expected
-    assert len(got[0]) == len(labels), where
-    torch.testing.assert_close(got[2], scores, atol=1e-5, rtol=1e-4)
-    box_tol = 1e-4 * boxes.abs().max()
-    free = torch.ones(len(labels), dtype=torch.bool)
-    for label, box, score in zip(*got):
-        match = (free & (labels == label)
-                 & ((boxes - box).abs().max(1).values <= box_tol)
-                 & ((scores - score).abs() <= 1e-5 + 1e-4 * score.abs()))
-        assert match.any(), (where, label, box, score)
-        free[match.nonzero()[0, 0]] = False
-
-
 def test_two_interleaved_streams_equal_the_offline_causal_clips(case):
     family, model = case
     data = model.data_preprocessor(clip_batch(seed=1), False)
@@ -124,8 +104,9 @@ def test_two_interleaved_streams_equal_the_offline_causal_clips(case):
         for t in range(T):
             expected = detections(offline[video][t])
             assert len(expected[0]), (family, video, t)
-            assert_same_detections(detections(steps[t][video][0]), expected,
-                                   (family, video, t))
+            assert_same_detections(
+                [a.numpy() for a in detections(steps[t][video][0])],
+                [a.numpy() for a in expected], (family, video, t))
     for level, expected in enumerate(feats):
         got = torch.stack([step[level] for step in streamed], 1)
         expected = expected.unflatten(0, (2, T))
