@@ -1,11 +1,13 @@
 """tools/demo_video.py, the streaming detector and the video I/O."""
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from detections_match import assert_same_detections
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from random_weights import scale_norms
@@ -17,9 +19,11 @@ from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
 
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')
 TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py')
+TOY_RTMDET = osp.join(REPO, 'configs/toy/vid_rtmdet_tsm_toy.py')
 
 
 demo_video = load_tool('demo_video')
+export_onnx = load_tool('export_onnx')
 
 
 def mp4_codec(path):
@@ -249,3 +253,124 @@ def test_demo_video_that_ends_early_fails_and_writes_nothing(tmp_path):
         demo_video.main([TOY_2D, path, '--out', str(out), '--overwrite'])
     assert out.read_bytes() == b'an older result'
     assert sorted(os.listdir(tmp_path)) == ['cut.avi', 'out.mp4']
+
+
+@pytest.fixture(scope='module')
+def rtmdet_exported(tmp_path_factory):
+    """A random toy RTMDet-TSM: its checkpoint and its whole step exported
+    by tools/export_onnx.py for the 160x120 toy frames (96x128 resized)."""
+    folder = tmp_path_factory.mktemp('rtmdet')
+    checkpoint, onnx = str(folder / 'tsm.pth'), str(folder / 'tsm.onnx')
+    model = random_model(TOY_RTMDET)
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    saved = sys.argv
+    sys.argv = ['export_onnx.py', TOY_RTMDET, checkpoint, '--out', onnx,
+                '--shape', '96', '128']
+    try:
+        export_onnx.main()
+    finally:
+        sys.argv = saved
+    return model, checkpoint, onnx
+
+
+@pytest.fixture(scope='module')
+def rtmdet_reference(rtmdet_exported, video_dir):
+    """Per-frame (boxes, scores, labels) of the PyTorch model itself."""
+    detector = StreamingDetector(rtmdet_exported[0].eval())
+    with torch.no_grad():
+        samples = [detector.detect(frame)[0]
+                   for frame in VideoFrames(video_dir)]
+    return [(s.pred_instances.bboxes.numpy(), s.pred_instances.scores.numpy(),
+             s.pred_instances.labels.numpy()) for s in samples]
+
+
+def assert_detections_match(predictions, reference):
+    """Each frame's detections equal the reference within 1e-3 relative,
+    up to the order of tied scores."""
+    assert len(predictions) == len(reference)
+    for f, (pred, (boxes, scores, labels)) in enumerate(
+            zip(predictions, reference)):
+        assert len(labels) > 0, f
+        assert_same_detections(
+            (pred['labels'], pred['bboxes'], pred['scores']),
+            (labels, boxes, scores), f, box_rtol=1e-3, score_rtol=1e-3)
+
+
+def test_demo_openvino_backend_equals_pytorch(rtmdet_exported,
+                                              rtmdet_reference, video_dir,
+                                              tmp_path):
+    out, png = str(tmp_path / 'demo.mp4'), str(tmp_path / 'latency.png')
+    result = demo_video.main([TOY_RTMDET, rtmdet_exported[2], video_dir,
+                              '--out', out, '--backend', 'openvino',
+                              '--latency-png', png])
+    assert len(read_video(out)) == count_frames(video_dir) == 8
+    assert_detections_match(result['predictions']['TSM openvino f32'],
+                           rtmdet_reference)
+    assert list(result['latency_series']) == ['TSM openvino f32']
+    assert cv2.imread(png) is not None
+
+
+def test_demo_compares_backends(rtmdet_exported, rtmdet_reference,
+                                video_dir, tmp_path):
+    _, checkpoint, onnx = rtmdet_exported
+    out = str(tmp_path / 'demo.mp4')
+    result = demo_video.main([TOY_RTMDET, checkpoint, video_dir, '--out',
+                              out, '--onnx', onnx, '--compare-backends',
+                              'pytorch', 'onnxruntime', 'openvino'])
+    names = ['pytorch f32', 'onnxruntime f32', 'openvino f32']
+    frames = read_video(out)
+    assert len(frames) == 8
+    # one panel per backend, side by side
+    assert frames[0].shape == (120 + title_band_height(120), 3 * 160, 3)
+    for name in names:
+        assert_detections_match(result['predictions'][name],
+                               rtmdet_reference)
+    # the chart's lines, read back from the figure: one per backend
+    series = result['latency_series']
+    assert list(series) == names
+    for name in names:
+        np.testing.assert_allclose(
+            series[name], 1e3 * np.asarray(result['latencies'][name]))
+        assert len(series[name]) == 8 and (series[name] > 0).all()
+    assert sorted(os.listdir(tmp_path)) == ['demo.mp4', 'demo_latency.png']
+    assert cv2.imread(str(tmp_path / 'demo_latency.png')) is not None
+
+
+@pytest.mark.parametrize('case', ['pth_for_openvino', 'no_interface',
+                                  'onnx_for_pytorch', 'no_onnx',
+                                  'precision_for_ort', 'unknown_backend',
+                                  'precision_for_pytorch_arm'])
+def test_demo_backend_arguments_are_checked(case, rtmdet_exported,
+                                            video_dir, tmp_path, capsys):
+    _, checkpoint, onnx = rtmdet_exported
+    lone = str(tmp_path / 'lone.onnx')  # no interface beside it
+    with open(lone, 'wb') as f:
+        f.write(open(onnx, 'rb').read())
+    weights, options, words = {  # the positional weights, options, words
+        'pth_for_openvino': (checkpoint, ['--backend', 'openvino'],
+                             ['checkpoint', '.onnx']),
+        'no_interface': (lone, ['--backend', 'onnxruntime'],
+                         ['checkpoint', str(tmp_path / 'lone.json'),
+                          'missing']),
+        'onnx_for_pytorch': (onnx, [], ['checkpoint', '--backend']),
+        'no_onnx': (None, ['--compare-backends', 'pytorch', 'openvino'],
+                    ['--onnx']),
+        'precision_for_ort': (onnx, ['--backend', 'onnxruntime',
+                                     '--precision', 'bf16'],
+                              ['--precision', 'openvino']),
+        'unknown_backend': (None, ['--onnx', onnx, '--compare-backends',
+                                   'tensorrt'],
+                            ['--compare-backends tensorrt']),
+        'precision_for_pytorch_arm': (
+            None, ['--onnx', onnx, '--compare-backends', 'pytorch:bf16'],
+            ['--compare-backends pytorch:bf16', 'only openvino']),
+    }[case]
+    out = str(tmp_path / 'out.mp4')
+    with pytest.raises(SystemExit) as exc:
+        demo_video.main([TOY_RTMDET, *([weights] if weights else []),
+                         video_dir, '--out', out, *options])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err, (word, err)
+    assert not osp.exists(out)
