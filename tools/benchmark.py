@@ -11,6 +11,7 @@ Example:
     OMP_NUM_THREADS=1 python tools/benchmark.py --groups cost3d
 """
 import argparse
+import copy
 import functools
 import json
 import os
@@ -462,6 +463,276 @@ def cost3d(args) -> List[dict]:
     return out
 
 
+# the deploy group: x86 instruction sets that decide the CPU fast paths
+DEPLOY_ISAS = ('avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile')
+# the toy detectors' frames after their test resize (img_scale 128x96)
+DEPLOY_DET_SIZE = (96, 128)
+DEPLOY_BACKENDS = ('PyTorch eager fp32', 'PyTorch bf16 + channels-last',
+                   'PyTorch compile (inductor)', 'ONNX Runtime',
+                   'OpenVINO f32', 'OpenVINO default')
+
+
+def cpu_record() -> dict:
+    """The CPU model, its ISA flags of :data:`DEPLOY_ISAS` and the
+    versions of the runtimes (``/proc/cpuinfo``; the model from
+    ``platform`` where there is none)."""
+    import onnxruntime
+    import openvino
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name':
+                    model = value.strip()
+                elif key.strip() == 'flags':
+                    flags = set(value.split())
+                if flags and key.strip() == '':
+                    break  # the first processor is enough
+    except OSError:
+        pass
+    return dict(cpu=model, isa={isa: isa in flags for isa in DEPLOY_ISAS},
+                torch=torch.__version__, onnxruntime=onnxruntime.__version__,
+                openvino=openvino.__version__.split('-')[0])
+
+
+def _stream_call(fast, frame: torch.Tensor, post: Callable) -> Callable:
+    """One new frame of one stream through a FastStreamStep per call, its
+    new caches fed to the next."""
+    caches = fast.zero_caches(frame)
+
+    def call():
+        nonlocal caches
+        outs = fast(frame, *caches)
+        split = len(outs) - fast.num_caches
+        caches = outs[split:]
+        return post(outs[:split])
+
+    return call
+
+
+def _deploy_backbone_case(args, tmp: str) -> dict:
+    """The streaming TSM-ResNet step and the plain ResNet, random weights:
+    eager calls, the step modules of the fast path, exported graphs."""
+    from mmdet.models.backbones import ResNet
+
+    from tsm_mm.deploy import (
+        BackboneStreamStep,
+        export_step_onnx,
+        export_stream_onnx,
+    )
+    from tsm_mm.models.backbones import StreamingTSMResNet
+    depth, size = args.deploy_depth, args.deploy_frame_size
+    plain = ResNet(depth)
+    plain.eval()  # mmdet's ResNet.train returns None
+    stream = StreamingTSMResNet(depth, routed=True).eval()
+    stream.load_state_dict(plain.state_dict())
+    frame = torch.randn(1, 3, size, size)
+    tsm_path, plain_path = osp.join(tmp, 'tsm.onnx'), osp.join(tmp, '2d.onnx')
+    tsm_iface = export_stream_onnx(stream, tsm_path, (size, size))
+    plain_step = BackboneStreamStep(plain, allow_2d=True)
+    plain_iface = export_step_onnx(plain_step, plain_path, dict(frame=frame))
+    return dict(
+        title=f'R-{depth} {size}x{size} backbone', frame=frame, side={},
+        eager=(lambda: stream.forward_stream(frame, ['s']),
+               lambda: plain(frame)),
+        fast=(lambda: BackboneStreamStep(copy.deepcopy(stream)),
+              lambda: copy.deepcopy(plain_step)),
+        post=lambda outs: outs,
+        onnx=((tsm_path, tsm_iface), (plain_path, plain_iface)))
+
+
+def _deploy_detector_case(args, tmp: str) -> dict:
+    """A toy detector family, TSM and its 2D twin (same random weights):
+    eager steps (the TSM one by the hooks' ``stream_step``), backbone and
+    neck for the fast path (head and boxes eager fp32 after it), and the
+    exported whole steps."""
+    from tsm_mm.apis import init_model
+    from tsm_mm.apis.comparison import family_configs
+    from tsm_mm.deploy import (
+        DetectorFeatureStep,
+        DetectorGraphStep,
+        export_detector_onnx,
+    )
+    family = args.deploy_detector
+    h, w = DEPLOY_DET_SIZE
+    frame = torch.randn(1, 3, h, w)
+    img_shape = torch.tensor([[h, w]], dtype=torch.float32)
+    scale_factor = torch.ones(1, 2)
+    dets, graphs, paths = {}, {}, {}
+    for arm, config in zip(('2d', 'tsm'),
+                           family_configs(osp.join(REPO, 'configs'), family)):
+        torch.manual_seed(0)  # the same weights: TSM adds none
+        dets[arm] = init_model(config).eval()
+        graphs[arm] = DetectorGraphStep(dets[arm]).eval()
+        paths[arm] = osp.join(tmp, f'{arm}.onnx')
+        paths[arm] = (paths[arm], export_detector_onnx(
+            dets[arm], paths[arm], (h, w)))
+    backbone = dets['tsm'].backbone
+
+    def hooks_step():
+        with backbone.stream_step(['s']):
+            feats = backbone(frame)
+        return graphs['tsm'].postprocess(list(dets['tsm'].neck(feats)),
+                                         img_shape, scale_factor)
+
+    def post(feats):  # the same rule for both arms (no caches there)
+        return graphs['2d'].postprocess(list(feats), img_shape, scale_factor)
+
+    return dict(
+        title=f'toy {family} {w}x{h} detector step', frame=frame,
+        side=dict(img_shape=img_shape.numpy(),
+                  scale_factor=scale_factor.numpy()),
+        eager=(hooks_step,
+               lambda: graphs['2d'](frame, img_shape, scale_factor)),
+        fast=tuple(lambda arm=arm: DetectorFeatureStep(
+            copy.deepcopy(dets[arm])) for arm in ('tsm', '2d')),
+        post=post, onnx=(paths['tsm'], paths['2d']))
+
+
+def _runtime_pair(case: dict, backend: str, threads: int,
+                  cache: dict) -> Tuple[Callable, Callable, str]:
+    """The TSM and 2D calls of one exported backend and its precision;
+    runtimes are kept in ``cache`` by (backend, threads)."""
+    from tsm_mm.deploy import OpenVINOStream, OrtStream
+    key = (backend, threads)
+    if key not in cache:
+        if backend == 'ONNX Runtime':
+            cache[key] = [OrtStream(path, iface, threads)
+                          for path, iface in case['onnx']]
+        else:
+            precision = backend.split()[-1]
+            cache[key] = [OpenVINOStream(path, iface, precision, threads)
+                          for path, iface in case['onnx']]
+    runtimes = cache[key]
+    frame = case['frame'].numpy()
+    calls = [lambda r=r: r.step(frame, ['s'], **case['side'])
+             for r in runtimes]
+    precision = getattr(runtimes[0], 'precision', 'fp32')
+    return calls[0], calls[1], precision
+
+
+def _torch_pair(case: dict, compile: bool,
+                nets: dict) -> Tuple[Callable, Callable, str]:
+    """The TSM and 2D calls of a PyTorch fast path (bf16 where the CPU
+    runs it natively) and its precision; the channels-last step modules
+    are built once, in ``nets``."""
+    from tsm_mm.deploy.torch_fast import FastStreamStep, cpu_supports_bf16
+    if not nets:
+        nets['tsm'], nets['2d'] = (make() for make in case['fast'])
+    precision = 'bf16' if cpu_supports_bf16() else 'fp32'
+    fast = FastStreamStep(nets['tsm'], precision, True, compile)
+    plain = FastStreamStep(nets['2d'], precision, True, compile)
+    frame, post = case['frame'], case['post']
+    label = precision if precision == 'bf16' else 'fp32 (no native bf16)'
+    return (_stream_call(fast, frame, post), _stream_call(plain, frame, post),
+            label)
+
+
+def _deploy_latency(args, case: dict, threads: int, runtimes: dict,
+                    nets: dict) -> List[dict]:
+    """One row per backend at ``threads``: TSM and 2D timed in turns."""
+    title = f'deploy {case["title"]}, {threads} thr'
+    found = {}
+    for backend in DEPLOY_BACKENDS:
+        if backend == 'PyTorch eager fp32':
+            pair = (*case['eager'], 'fp32')
+        elif backend.startswith('PyTorch'):
+            compiled = 'compile' in backend
+            if compiled and args.deploy_no_compile:
+                continue
+            pair = _torch_pair(case, compiled, nets)
+        else:
+            pair = _runtime_pair(case, backend, threads, runtimes)
+        with torch.no_grad():
+            medians = time_round_robin({'tsm': pair[0], '2d': pair[1]},
+                                       args.deploy_repeats, 2, 'cpu')
+        found[backend] = (medians, pair[2])
+    eager = found['PyTorch eager fp32'][0]['tsm']
+    return [dict(group=title, name=backend, median_ms=1e3 * med['tsm'],
+                 ratio=med['tsm'] / med['2d'], vs='2D twin',
+                 ms_2d=1e3 * med['2d'], speedup=eager / med['tsm'],
+                 precision=precision)
+            for backend, (med, precision) in found.items()]
+
+
+def _deploy_throughput(args, case: dict, threads: int) -> List[dict]:
+    """Frames/s of the detector step over 1, 4, 16 streams: ONNX Runtime
+    (the streams of a step as one batch) and OpenVINO f32 (one infer
+    request per stream, run asynchronously)."""
+    from tsm_mm.deploy import OpenVINOStream, OrtStream
+    title = f'deploy {case["title"]} throughput, {threads} thr'
+    out = []
+    for backend in ('ONNX Runtime', 'OpenVINO f32'):
+        if backend == 'ONNX Runtime':
+            runtimes = [OrtStream(path, iface, threads)
+                        for path, iface in case['onnx']]
+            mode = 'fp32, streams batched'
+        else:
+            runtimes = [OpenVINOStream(path, iface, 'f32', threads)
+                        for path, iface in case['onnx']]
+            compiled = runtimes[0].compiled
+            mode = (f'{runtimes[0].precision}, '
+                    f'{compiled.get_property("PERFORMANCE_HINT")} hint, '
+                    f'NUM_STREAMS {compiled.get_property("NUM_STREAMS")}')
+        for streams in args.deploy_streams:
+            frames = case['frame'].numpy().repeat(streams, 0)
+            side = {name: value.repeat(streams, 0)
+                    for name, value in case['side'].items()}
+            ids = [f'{streams}-{i}' for i in range(streams)]
+            medians = time_round_robin(
+                {arm: functools.partial(r.step, frames, ids, **side)
+                 for arm, r in zip(('tsm', '2d'), runtimes)},
+                args.deploy_repeats, 2, 'cpu')
+            out.append(dict(
+                group=title, name=f'{backend}, {streams} stream'
+                f'{"s" if streams > 1 else ""}',
+                median_ms=1e3 * medians['tsm'],
+                ratio=medians['tsm'] / medians['2d'], vs='2D twin',
+                ms_2d=1e3 * medians['2d'], fps=streams / medians['tsm'],
+                fps_2d=streams / medians['2d'], precision=mode))
+    return out
+
+
+@group
+def deploy(args) -> List[dict]:
+    """Per new frame on the CPU: each deploy backend (PyTorch eager, bf16,
+    compiled; ONNX Runtime; OpenVINO) at each thread count, TSM vs its 2D
+    twin, on a ResNet backbone step and a toy detector step; then the
+    detector's multi-stream throughput, and the CPU it ran on."""
+    import tempfile
+    record = cpu_record()
+    out = [dict(group='deploy machine', name='cpu', median_ms=None,
+                ratio=None, vs=record['cpu']),
+           dict(group='deploy machine', name='isa', median_ms=None,
+                ratio=None, vs=' '.join(f'{isa}={"yes" if has else "no"}'
+                                        for isa, has in
+                                        record['isa'].items())),
+           dict(group='deploy machine', name='versions', median_ms=None,
+                ratio=None, vs=', '.join(f'{name} {record[name]}' for name in
+                                         ('torch', 'onnxruntime',
+                                          'openvino')))]
+    start_threads = torch.get_num_threads()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for make in (_deploy_backbone_case, _deploy_detector_case):
+                case_dir = osp.join(tmp, make.__name__)
+                os.mkdir(case_dir)
+                torch.manual_seed(0)
+                case = make(args, case_dir)
+                runtimes, nets = {}, {}
+                for threads in args.deploy_threads:
+                    torch.set_num_threads(threads)
+                    out += _deploy_latency(args, case, threads, runtimes,
+                                           nets)
+            threads = max(args.deploy_threads)
+            torch.set_num_threads(threads)
+            out += _deploy_throughput(args, case, threads)
+    finally:
+        torch.set_num_threads(start_threads)
+    return out
+
+
 def machine(device: str) -> dict:
     """Where the figures were measured."""
     info = dict(platform=platform.platform(), processor=platform.processor(),
@@ -523,10 +794,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     Returns:
         list[dict]: The rows of all groups.
     """
+    from tsm_mm.apis.comparison import DETECTOR_FAMILIES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--groups', nargs='+', choices=list(GROUPS),
-                        default=[g for g in GROUPS if g != 'dataset'],
-                        help='default: all but dataset')
+                        default=[g for g in GROUPS
+                                 if g not in ('dataset', 'deploy')],
+                        help='default: all but dataset and deploy')
     parser.add_argument('--repeats', type=positive_int, default=7)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--frame-size', type=positive_int, default=224,
@@ -545,6 +818,26 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                         default='train', help='the dataset group: loader')
     parser.add_argument('--items', type=positive_int, default=50,
                         help='the dataset group: items to load')
+    parser.add_argument('--deploy-repeats', type=positive_int, default=10,
+                        help='the deploy group: turns per backend')
+    parser.add_argument('--deploy-frame-size', type=positive_int,
+                        default=224, help='the deploy group: side of the '
+                        'backbone frames')
+    parser.add_argument('--deploy-depth', type=int, default=50,
+                        choices=(18, 34, 50, 101),
+                        help='the deploy group: ResNet depth')
+    parser.add_argument('--deploy-detector', default='rtmdet',
+                        choices=list(DETECTOR_FAMILIES),
+                        help='the deploy group: toy detector family')
+    parser.add_argument('--deploy-threads', type=positive_int, nargs='+',
+                        default=[1, 2],
+                        help='the deploy group: thread counts')
+    parser.add_argument('--deploy-streams', type=positive_int, nargs='+',
+                        default=[1, 4, 16],
+                        help='the deploy group: streams of the throughput')
+    parser.add_argument('--deploy-no-compile', action='store_true',
+                        help='the deploy group: skip torch.compile (it '
+                        'compiles for about 30 s per model)')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parse_args_checking_outputs(parser, argv,
                                        lambda a: {'--out': a.out})

@@ -1,5 +1,9 @@
 from ..ops.temporal_shift import concat_shift, concat_shift_step
-from .detector_graph import DetectorGraphStep, export_detector_onnx
+from .detector_graph import (
+    DetectorFeatureStep,
+    DetectorGraphStep,
+    export_detector_onnx,
+)
 from .exported_detector import ExportedDetector, preprocess_frame
 from .onnx_stream import (
     BackboneClip,
@@ -16,7 +20,8 @@ from .runtimes import OpenVINOStream, OrtStream
 
 __all__ = [
     'BackboneClip', 'BackboneStreamStep', 'DetectorStreamStep',
-    'DetectorGraphStep', 'RecognizerStreamStep', 'ExportedDetector',
+    'DetectorFeatureStep', 'DetectorGraphStep', 'RecognizerStreamStep',
+    'ExportedDetector',
     'OrtStream', 'OpenVINOStream', 'cache_shapes', 'dump_interface',
     'export_clip_onnx', 'export_step_onnx', 'export_stream_onnx',
     'export_detector_onnx', 'export_recognizer_onnx', 'preprocess_frame',

@@ -10,7 +10,6 @@ head's class: one rule for every dense head that keeps mmdet's
 one for YOLOX's objectness head, one for RPN + RoI heads (Faster R-CNN);
 any other head is refused by name.
 """
-from contextlib import nullcontext
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -20,7 +19,12 @@ from mmdet.models.roi_heads import StandardRoIHead
 from torch import Tensor, nn
 
 from .onnx_ops import INVALID_SCORE, batched_class_nms, roi_align_aligned
-from .onnx_stream import _check_batch_size, export_step_onnx
+from .onnx_stream import (
+    _check_batch_size,
+    caches_context,
+    export_step_onnx,
+    shift_sites_of,
+)
 
 OUTPUT_NAMES = ['boxes', 'scores', 'labels']
 _DENSE_POSTPROCESS = ('predict_by_feat', '_predict_by_feat_single',
@@ -267,7 +271,49 @@ def postprocess_rule(detector: nn.Module) -> Callable:
         'StandardRoIHead (Faster R-CNN) boxes')
 
 
-class DetectorGraphStep(nn.Module):
+class DetectorFeatureStep(nn.Module):
+    """A detector's backbone (explicit caches) and neck as one step.
+
+    ``(frame, *caches) -> (*features, *new_caches)``: the part of a step
+    with fixed shapes only (what ``torch.compile`` takes whole; NMS is
+    data dependent).
+
+    Args:
+        detector (nn.Module): An mmdet detector (a video one with a TSM
+            backbone, or its 2D twin: then the step has no caches).
+    """
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.detector = detector
+
+    @property
+    def output_names(self) -> List[str]:
+        """``feat_i`` per neck output (counted on a small frame)."""
+        with torch.no_grad():
+            feats, _ = self.features(torch.zeros(1, 3, 64, 64), ())
+        return [f'feat_{i}' for i in range(len(feats))]
+
+    @property
+    def shift_backbone(self) -> Optional[nn.Module]:
+        return shift_sites_of(self.detector.backbone)
+
+    def features(self, frame: Tensor, caches: Sequence[Tensor]
+                 ) -> Tuple[List[Tensor], List[Tensor]]:
+        """The neck's features and the new caches of one step."""
+        det = self.detector
+        with caches_context(self.shift_backbone, caches) as new_caches:
+            feats = det.backbone(frame)
+        if det.with_neck:
+            feats = det.neck(feats)
+        return list(feats), new_caches
+
+    def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor, ...]:
+        feats, new_caches = self.features(frame, caches)
+        return (*feats, *new_caches)
+
+
+class DetectorGraphStep(DetectorFeatureStep):
     """One streaming step of a detector, frame to final detections.
 
     Args:
@@ -282,28 +328,16 @@ class DetectorGraphStep(nn.Module):
     D = ``test_cfg.max_per_img``.
     """
 
-    def __init__(self, detector: nn.Module) -> None:
-        super().__init__()
-        self.detector = detector
-        self.postprocess = postprocess_rule(detector)
-        self.output_names = list(OUTPUT_NAMES)
+    output_names = OUTPUT_NAMES
 
-    @property
-    def shift_backbone(self) -> Optional[nn.Module]:
-        backbone = self.detector.backbone
-        return backbone if hasattr(backbone, 'explicit_caches') else None
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__(detector)
+        self.postprocess = postprocess_rule(detector)
 
     def forward(self, frame: Tensor, img_shape: Tensor, scale_factor: Tensor,
                 *caches: Tensor) -> Tuple[Tensor, ...]:
-        det = self.detector
-        backbone = self.shift_backbone
-        context = (backbone.explicit_caches(caches or None) if backbone
-                   else nullcontext([]))
-        with context as new_caches:
-            feats = det.backbone(frame)
-        if det.with_neck:
-            feats = det.neck(feats)
-        return (*self.postprocess(list(feats), img_shape, scale_factor),
+        feats, new_caches = self.features(frame, caches)
+        return (*self.postprocess(feats, img_shape, scale_factor),
                 *new_caches)
 
 

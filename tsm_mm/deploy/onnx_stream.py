@@ -8,7 +8,8 @@ the previous frame, zeros for a new stream. The caller feeds the
 preprocessed frames (normalized, as the data preprocessor gives them).
 The backbone runs in its own ``explicit_caches`` mode: nothing is patched.
 """
-from typing import Dict, List, Sequence, Tuple
+from contextlib import nullcontext
+from typing import ContextManager, Dict, List, Optional, Sequence, Tuple
 
 import onnx
 import torch
@@ -26,6 +27,20 @@ def _check_shift_backbone(backbone: nn.Module) -> None:
                         'expected a TemporalShiftMixin backbone')
 
 
+def shift_sites_of(backbone: nn.Module) -> Optional[nn.Module]:
+    """``backbone`` where it has shift sites (explicit caches), else None."""
+    return backbone if hasattr(backbone, 'explicit_caches') else None
+
+
+def caches_context(backbone: Optional[nn.Module],
+                   caches: Sequence[Tensor]) -> ContextManager[List[Tensor]]:
+    """The ``explicit_caches`` mode of a shift backbone, or no caches for
+    None (a 2D network): yields the list its new caches land in."""
+    if backbone is None:
+        return nullcontext([])
+    return backbone.explicit_caches(caches or None)
+
+
 def _as_list(outs) -> List[Tensor]:
     return list(outs) if isinstance(outs, (tuple, list)) else [outs]
 
@@ -35,22 +50,25 @@ class BackboneStreamStep(nn.Module):
 
     Args:
         backbone (nn.Module): ``StreamingTSMResNet`` or ``TSMResNet``.
+        allow_2d (bool): Also take a backbone without shift sites (its 2D
+            twin): a step with no caches.
     """
 
-    def __init__(self, backbone: nn.Module) -> None:
+    def __init__(self, backbone: nn.Module, allow_2d: bool = False) -> None:
         super().__init__()
-        _check_shift_backbone(backbone)
+        if not allow_2d:
+            _check_shift_backbone(backbone)
         self.backbone = backbone
         self.output_names = [
             f'feat_{i}' for i in range(len(backbone.out_indices))]
 
     @property
-    def shift_backbone(self) -> nn.Module:
-        return self.backbone
+    def shift_backbone(self) -> Optional[nn.Module]:
+        return shift_sites_of(self.backbone)
 
     def forward(self, frame: Tensor, *caches: Tensor) -> Tuple[Tensor]:
         """(B, 3, H, W) frames and K caches -> features and K new caches."""
-        with self.backbone.explicit_caches(caches) as new_caches:
+        with caches_context(self.shift_backbone, caches) as new_caches:
             feats = _as_list(self.backbone(frame))
         return (*feats, *new_caches)
 

@@ -2,11 +2,12 @@
 channels-last, under bf16 autocast where the CPU computes bf16 natively,
 and optionally compiled as one graph (``torch.compile``, no graph break).
 
-The step is a :class:`~tsm_mm.deploy.BackboneStreamStep` or
-:class:`~tsm_mm.deploy.DetectorStreamStep`: ``(frame, *caches) ->
-(*outputs, *new_caches)``. Outputs and caches come back in float32 and the
-caches in one fixed layout, so that the new caches of a step feed the next
-one whatever the precision, and a compiled step is not recompiled.
+The step is a module like :class:`~tsm_mm.deploy.BackboneStreamStep` or
+:class:`~tsm_mm.deploy.DetectorFeatureStep`: ``(frame, *caches) ->
+(*outputs, *new_caches)`` (no caches for a 2D twin). Outputs and caches
+come back in float32 and the caches in one fixed layout, so that the new
+caches of a step feed the next one whatever the precision, and a compiled
+step is not recompiled.
 """
 from typing import Callable, List, Tuple, Union
 
@@ -53,10 +54,15 @@ def cpu_supports_bf16() -> bool:
 
 
 def _num_caches(step: nn.Module) -> int:
-    backbone = getattr(step, 'shift_backbone', None)
-    if backbone is None or not hasattr(backbone, 'num_shift_sites'):
-        raise TypeError(f'step must be a BackboneStreamStep or '
-                        f'DetectorStreamStep, got {type(step).__name__}')
+    if not hasattr(step, 'shift_backbone'):
+        raise TypeError(f'step must be a streaming step module (e.g. '
+                        f'BackboneStreamStep), got {type(step).__name__}')
+    backbone = step.shift_backbone
+    if backbone is None:
+        return 0  # a 2D network: a step with no caches
+    if not hasattr(backbone, 'num_shift_sites'):
+        raise TypeError(f'{type(step).__name__}.shift_backbone '
+                        f'{type(backbone).__name__} has no shift sites')
     return backbone.num_shift_sites
 
 
@@ -67,8 +73,10 @@ class FastStreamStep(nn.Module):
     weights are converted in place (the wrapped module is shared).
 
     Args:
-        step (nn.Module): A ``BackboneStreamStep`` or ``DetectorStreamStep``
-            (set to eval mode).
+        step (nn.Module): A step module with ``shift_backbone`` (set to
+            eval mode): ``BackboneStreamStep``, ``DetectorStreamStep``,
+            ``DetectorFeatureStep``; with ``shift_backbone`` None (a 2D
+            twin) the step has no caches.
         dtype (str): ``'fp32'``, ``'bf16'`` (autocast) or ``'auto'``: bf16
             where :func:`cpu_supports_bf16`, else fp32.
         channels_last (bool): Run the weights, the frame and the caches in
@@ -89,9 +97,10 @@ class FastStreamStep(nn.Module):
             raise ValueError(f'dtype must be one of {DTYPES}, got {dtype!r}')
         self.num_caches = _num_caches(step)
         self.step = step.eval()
-        # the once-per-backbone warning of a bidirectional one running
-        # causally logs now: logging inside the graph would break it
-        step.shift_backbone._warn_if_trained_bidirectional()
+        if self.num_caches:
+            # the once-per-backbone warning of a bidirectional one running
+            # causally logs now: logging inside the graph would break it
+            step.shift_backbone._warn_if_trained_bidirectional()
         if dtype == 'auto':
             dtype = 'bf16' if cpu_supports_bf16() else 'fp32'
         self.precision = dtype
@@ -119,6 +128,8 @@ class FastStreamStep(nn.Module):
         Returns:
             list[Tensor]: float32 zeros, one per shift site.
         """
+        if not self.num_caches:
+            return []
         shapes = cache_shapes(self.step.shift_backbone, frame)
         return [torch.zeros(shape).contiguous(
             memory_format=self.memory_format) for shape in shapes]
