@@ -608,7 +608,7 @@ def _runtime_pair(case: dict, backend: str, threads: int,
     frame = case['frame'].numpy()
     calls = [lambda r=r: r.step(frame, ['s'], **case['side'])
              for r in runtimes]
-    precision = getattr(runtimes[0], 'precision', 'fp32')
+    precision = runtimes[0].precision
     return calls[0], calls[1], precision
 
 

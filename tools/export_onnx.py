@@ -27,6 +27,7 @@ from mmengine.config import Config, DictAction
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import init_model
+from tsm_mm.apis.frame_pipelines import config_test_resize
 from tsm_mm.deploy import (
     dump_interface,
     export_clip_onnx,
@@ -109,19 +110,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def test_resize(cfg: Config) -> Optional[dict]:
-    """The ``Resize`` of the config's test pipeline, as the interface
-    states it (``scale`` (w, h), ``keep_ratio``), or None."""
-    pipeline = cfg.get('test_pipeline') or cfg.get(
-        'test_dataloader', {}).get('dataset', {}).get('pipeline', [])
-    for transform in pipeline:
-        for step in transform.get('transforms', [transform]):
-            if step.get('type') == 'Resize' and 'scale' in step:
-                return dict(scale=list(step['scale']),
-                            keep_ratio=bool(step.get('keep_ratio', False)))
-    return None
-
-
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -153,8 +141,9 @@ def main() -> None:
         interface = export_recognizer_onnx(model, args.out, args.shape,
                                            **batch)
     else:
-        interface = export_detector_onnx(model, args.out, args.shape,
-                                         **batch, resize=test_resize(cfg))
+        interface = export_detector_onnx(
+            model, args.out, args.shape, **batch,
+            resize=config_test_resize(cfg))
     dump_interface(interface, args.interface)
     print(f'wrote {args.out} ({interface["mode"]}, opset '
           f'{interface["opset"]}) and {args.interface}')

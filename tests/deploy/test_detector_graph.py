@@ -13,11 +13,12 @@ import pytest
 import torch
 from detections_match import assert_same_detections
 from mmengine.config import Config
-from random_weights import randomize_weights, scale_norms
+from random_weights import detecting_weights
 
 from tsm_mm.apis import StreamingDetInferencer, init_model
 from tsm_mm.deploy import (
     ExportedDetector,
+    TorchDetector,
     export_detector_onnx,
     preprocess_frame,
 )
@@ -51,20 +52,6 @@ def export(argv):
         export_tool.main()
     finally:
         sys.argv = saved
-
-
-def detecting_weights(model):
-    """Random weights whose heads score well above their thresholds, so
-    that every frame has detections to compare, and whose residual
-    branches (the shift in them) act."""
-    torch.manual_seed(0)
-    randomize_weights(model)
-    scale_norms(model)
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Conv2d) and module.bias is not None \
-                and ('cls' in name or 'obj' in name):
-            module.bias.data.zero_()
-    return model
 
 
 @pytest.fixture(scope='module', params=FAMILIES)
@@ -133,14 +120,50 @@ def test_every_toy_val_frame_equals_pytorch(exported, val_videos, backend,
                                    score_atol=1e-4, score_rtol=1e-3)
 
 
-@pytest.mark.parametrize('backend,precision', RUNTIMES)
+# one family: compiling the backbone and neck is one mechanism for all
+@pytest.mark.parametrize('exported', ['rtmdet'], indirect=True)
+def test_torch_compile_equals_eager_on_every_toy_val_frame(exported,
+                                                        val_videos):
+    """The fast path's fp32, compiled, through the inferencer."""
+    family, config, checkpoint, _ = exported
+    reference = StreamingDetInferencer(config, checkpoint, 'cpu')
+    compiled = StreamingDetInferencer(config, checkpoint, 'cpu',
+                                      compile=True)
+    assert compiled.stream.precision is None  # built at the first frame
+    for v, frames in enumerate(val_videos):
+        expected = reference(frames)['predictions']
+        got = compiled(frames)['predictions']
+        assert compiled.stream.detector.runtime.compiled
+        for t, (g, e) in enumerate(zip(got, expected)):
+            assert len(e['labels']) > 0, (family, v, t)
+            assert_same_detections(as_arrays(g), as_arrays(e),
+                                   (family, 'compile', v, t), box_rtol=1e-3,
+                                   score_atol=1e-4, score_rtol=1e-3)
+
+
+def fast_detector(checkpoint, config, precision='f32'):
+    """The toy detector on PyTorch's fast path, uncompiled."""
+    model = init_model(config, checkpoint)
+    return TorchDetector(model, (96, 128), dict(scale=[128, 96],
+                                                keep_ratio=True), precision)
+
+
+def runtime_detector(exported, backend, precision):
+    _, config, checkpoint, onnx_path = exported
+    if backend == 'pytorch':
+        return fast_detector(checkpoint, config, precision)
+    return ExportedDetector(onnx_path, onnx_path[:-5] + '.json', backend,
+                            precision)
+
+
+@pytest.mark.parametrize('backend,precision',
+                         RUNTIMES + (('pytorch', 'f32'), ))
 def test_two_interleaved_videos_and_a_restart(exported, val_videos,
                                               backend, precision):
     family, config, checkpoint, onnx_path = exported
     reference = StreamingDetInferencer(config, checkpoint, 'cpu')
     expected = [reference(frames)['predictions'] for frames in val_videos]
-    detector = ExportedDetector(onnx_path, onnx_path[:-5] + '.json',
-                                backend, precision)
+    detector = runtime_detector(exported, backend, precision)
     first, second = val_videos
     for t in range(len(first)):
         results, seconds = detector.detect([first[t], second[t]],
@@ -161,13 +184,17 @@ def test_two_interleaved_videos_and_a_restart(exported, val_videos,
         detector.detect([second[3]], ['b'], [3])  # 'b' expects frame 8
 
 
-def test_reduced_precision_runs_and_says_what_it_ran(exported, val_videos):
-    family, config, _, onnx_path = exported
-    runtime = StreamingDetInferencer(config, onnx_path, 'cpu',
-                                     backend='openvino', precision='default')
-    expected = 'bf16' if cpu_supports_bf16() else 'f32'
-    assert runtime.stream.detector.precision == expected
+@pytest.mark.parametrize('backend', ['openvino', 'pytorch'])
+def test_reduced_precision_runs_and_says_what_it_ran(exported, val_videos,
+                                                     backend):
+    family, config, checkpoint, onnx_path = exported
+    runtime = StreamingDetInferencer(
+        config, onnx_path if backend == 'openvino' else checkpoint, 'cpu',
+        backend=backend, precision='default')
     got = runtime(val_videos[0])['predictions']
+    expected = 'bf16' if cpu_supports_bf16() else 'f32'
+    assert runtime.stream.precision == expected
+    assert len(got) == len(val_videos[0])
     assert all(np.isfinite(np.asarray(p['bboxes'])).all() for p in got)
 
 

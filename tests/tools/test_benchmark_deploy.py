@@ -63,7 +63,7 @@ def test_every_backend_has_a_row_per_thread_count(run):
                 eager / row['median_ms'], rel=1e-12)
         assert rows['PyTorch bf16 + channels-last']['precision'] == bf16
         assert rows['OpenVINO f32']['precision'] == 'f32'
-        assert rows['ONNX Runtime']['precision'] == 'fp32'
+        assert rows['ONNX Runtime']['precision'] == 'f32'
 
 
 def test_throughput_is_streams_over_the_step_median(run):

@@ -5,7 +5,7 @@ replaced by the frame in memory), so a frame read by the streaming APIs
 gives the model the same input as the dataset path.
 """
 import copy
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -24,6 +24,19 @@ def config_test_pipeline(cfg: Config) -> List[dict]:
         raise ValueError('the config has no test_dataloader.dataset.pipeline'
                          ' nor test_pipeline')
     return copy.deepcopy(list(pipeline))
+
+
+def config_test_resize(cfg: Config) -> Optional[dict]:
+    """The ``Resize`` of the config's test pipeline as a deployed step's
+    interface states it (``scale`` (w, h), ``keep_ratio``), or None."""
+    pipeline = cfg.get('test_pipeline') or cfg.get(
+        'test_dataloader', {}).get('dataset', {}).get('pipeline', [])
+    for transform in pipeline:
+        for step in transform.get('transforms', [transform]):
+            if step.get('type') == 'Resize' and 'scale' in step:
+                return dict(scale=list(step['scale']),
+                            keep_ratio=bool(step.get('keep_ratio', False)))
+    return None
 
 
 def detection_frame_pipeline(pipeline: Sequence[dict]) -> List[dict]:

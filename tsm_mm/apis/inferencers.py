@@ -38,7 +38,11 @@ from .class_names import recognition_class_names
 from .frame_drawing import draw_detections, draw_title
 from .model_init import config_meta, config_scope, init_model
 from .online_recognizer import OnlineRecognizer
-from .streaming_detector import ExportedStreamingDetector, StreamingDetector
+from .streaming_detector import (
+    ExportedStreamingDetector,
+    FastStreamingDetector,
+    StreamingDetector,
+)
 from .video_io import DEFAULT_FPS, Mp4Writer, VideoFrames
 
 VideoInput = Union[str, Sequence[np.ndarray]]
@@ -193,7 +197,12 @@ class StreamingDetInferencer(_VideoInferencer):
     whole step exported by ``tools/export_onnx.py`` (``.onnx``, its
     interface beside it) and PyTorch runs nothing: the frames are
     preprocessed with cv2/numpy and the caches live in the runtime
-    (OpenVINO: the model's own state).
+    (OpenVINO: the model's own state). ``backend='pytorch'`` with
+    ``precision='bf16'``/``'default'`` or ``compile=True`` runs the
+    checkpoint on PyTorch's CPU fast path the same way
+    (:class:`~tsm_mm.apis.streaming_detector.FastStreamingDetector`);
+    ``'pytorch'`` at ``'f32'`` is the reference: the config's pipeline and
+    the backbone's own streams.
 
     Args:
         model (str | Config): A video detector config.
@@ -203,9 +212,12 @@ class StreamingDetInferencer(_VideoInferencer):
         score_thr (float): Boxes scoring less are not drawn.
         show_progress (bool): A progress bar per video.
         backend (str): ``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``.
-        precision (str): OpenVINO's ``'f32'``, ``'bf16'`` or
-            ``'default'`` (bf16 on AMX CPUs).
+        precision (str): ``'f32'``, ``'bf16'`` or ``'default'`` (bf16
+            where the CPU computes it natively: AMX, AVX-512-BF16); ONNX
+            Runtime runs f32.
         threads (int, optional): The runtime's inference threads.
+        compile (bool): With ``'pytorch'``: ``torch.compile`` the backbone
+            and neck.
     """
 
     default_scope = 'mmdet'
@@ -216,16 +228,24 @@ class StreamingDetInferencer(_VideoInferencer):
                  device: Optional[str] = None, score_thr: float = 0.3,
                  show_progress: bool = False, backend: str = 'pytorch',
                  precision: str = 'f32',
-                 threads: Optional[int] = None) -> None:
+                 threads: Optional[int] = None,
+                 compile: bool = False) -> None:
         if backend not in self.backends:
             raise ValueError(f'backend must be one of {self.backends}, got '
                              f'{backend!r}')
+        if compile and backend != 'pytorch':
+            raise ValueError(f'compile=True is torch.compile: only backend='
+                             f"'pytorch' takes it, got {backend!r}")
         if backend != 'pytorch' and not (weights or '').endswith('.onnx'):
             raise ValueError(f'backend={backend!r} runs an exported graph: '
                              'weights must be the .onnx from '
                              f'tools/export_onnx.py, got {weights!r}')
         self.backend, self.precision, self.threads = (backend, precision,
                                                       threads)
+        self.compile = bool(compile)
+        # the PyTorch fast path: the exported step's preprocessing
+        self.fast = backend == 'pytorch' and (precision != 'f32' or
+                                              self.compile)
         super().__init__(model, weights, device, show_progress)
         self.score_thr = score_thr
         self.visualizer = DetLocalVisualizer(
@@ -248,6 +268,10 @@ class StreamingDetInferencer(_VideoInferencer):
 
     def _init_pipeline(self, cfg: Config) -> Optional[Callable]:
         if self.model is None:  # an exported graph: the stream is built
+            return None
+        if self.fast:
+            self.stream = FastStreamingDetector(
+                self.model, self.precision, self.compile, self.threads)
             return None
         # the stream owns the per-frame test pipeline and runs it
         self.stream = StreamingDetector(self.model)

@@ -100,10 +100,50 @@ class StreamingDetector:
         return tracks[0][0].cpu(), seconds
 
 
-class ExportedStreamingDetector:
-    """:class:`StreamingDetector`'s interface over an exported whole step
-    (:class:`~tsm_mm.deploy.ExportedDetector`): one video at a time, the
-    caches kept by the runtime.
+class RuntimeStreamingDetector:
+    """:class:`StreamingDetector`'s interface over a runtime of the whole
+    step (:class:`~tsm_mm.deploy.RuntimeDetector`): one video at a time,
+    the caches kept by the runtime.
+
+    Args:
+        detector (RuntimeDetector, optional): Runs the step; None: built
+            by :meth:`_build` at the first frame.
+    """
+
+    def __init__(self, detector=None) -> None:
+        self.detector = detector
+        self._frame_id = 0
+
+    @property
+    def precision(self) -> Optional[str]:
+        """What the runtime computes in (None before it is built)."""
+        return None if self.detector is None else self.detector.precision
+
+    def _build(self, frame: np.ndarray):
+        raise NotImplementedError
+
+    def reset(self, num_frames: Optional[int] = None) -> None:
+        """Start a new video (its first frame comes next)."""
+        self._frame_id = 0
+
+    def detect(self, frame: np.ndarray) -> Tuple[DetDataSample, float]:
+        """Detections of the next frame of the current video (see
+        :meth:`StreamingDetector.detect`); the time is the network's (not
+        the preprocessing)."""
+        if self.detector is None:
+            self.detector = self._build(frame)
+        (result, ), seconds = self.detector.detect([frame], [0],
+                                                   [self._frame_id])
+        self._frame_id += 1
+        sample = DetDataSample(metainfo=dict(ori_shape=frame.shape[:2]))
+        sample.pred_instances = InstanceData(
+            **{key: torch.from_numpy(value) for key, value in result.items()})
+        return sample, seconds
+
+
+class ExportedStreamingDetector(RuntimeStreamingDetector):
+    """The whole step exported (:class:`~tsm_mm.deploy.ExportedDetector`),
+    one video at a time.
 
     Args:
         onnx_path (str): The graph from ``tools/export_onnx.py``; its
@@ -122,21 +162,46 @@ class ExportedStreamingDetector:
             raise FileNotFoundError(
                 f'{interface}: the interface of {onnx_path} is missing '
                 '(tools/export_onnx.py writes it beside the graph)')
-        self.detector = ExportedDetector(onnx_path, interface, backend,
-                                         precision, threads)
-        self._frame_id = 0
+        super().__init__(ExportedDetector(onnx_path, interface, backend,
+                                          precision, threads))
 
-    def reset(self, num_frames: Optional[int] = None) -> None:
-        """Start a new video (its first frame comes next)."""
-        self._frame_id = 0
 
-    def detect(self, frame: np.ndarray) -> Tuple[DetDataSample, float]:
-        """Detections of the next frame of the current video (see
-        :meth:`StreamingDetector.detect`); the time is the graph's."""
-        (result, ), seconds = self.detector.detect([frame], [0],
-                                                   [self._frame_id])
-        self._frame_id += 1
-        sample = DetDataSample(metainfo=dict(ori_shape=frame.shape[:2]))
-        sample.pred_instances = InstanceData(
-            **{key: torch.from_numpy(value) for key, value in result.items()})
-        return sample, seconds
+class FastStreamingDetector(RuntimeStreamingDetector):
+    """A video detector on PyTorch's CPU fast path
+    (:class:`~tsm_mm.deploy.TorchDetector`: channels-last, bf16,
+    ``torch.compile``), one video at a time.
+
+    Frames are preprocessed as for the exported step (cv2/numpy, the
+    config's test ``Resize``) and padded to the size the first frame gives
+    (its resized size, up to the preprocessor's ``pad_size_divisor``), as
+    mmdet pads it; a later frame that resizes larger is refused.
+
+    Args:
+        model (nn.Module): From :func:`init_model` (``model.cfg`` set).
+        precision (str): ``'f32'``, ``'bf16'`` or ``'default'`` (bf16
+            where the CPU computes it natively).
+        compile (bool): ``torch.compile`` the backbone and neck.
+        threads (int, optional): torch's intra-op threads.
+    """
+
+    def __init__(self, model: nn.Module, precision: str = 'f32',
+                 compile: bool = False,
+                 threads: Optional[int] = None) -> None:
+        super().__init__()
+        from .frame_pipelines import config_test_resize
+        self.model = model.eval()
+        self.resize = config_test_resize(model.cfg)
+        self.options = dict(precision=precision, compile=compile,
+                            threads=threads)
+
+    def _build(self, frame: np.ndarray):
+        from ..deploy import TorchDetector
+        from ..deploy.exported_detector import resized_size
+        h, w = frame.shape[:2]
+        if self.resize:
+            w, h = resized_size((w, h), self.resize['scale'],
+                                self.resize['keep_ratio'])
+        divisor = int(getattr(self.model.data_preprocessor,
+                              'pad_size_divisor', 1))
+        size = (-(-h // divisor) * divisor, -(-w // divisor) * divisor)
+        return TorchDetector(self.model, size, self.resize, **self.options)

@@ -2,9 +2,15 @@ from ..ops.temporal_shift import concat_shift, concat_shift_step
 from .detector_graph import (
     DetectorFeatureStep,
     DetectorGraphStep,
+    detector_interface,
     export_detector_onnx,
 )
-from .exported_detector import ExportedDetector, preprocess_frame
+from .exported_detector import (
+    ExportedDetector,
+    RuntimeDetector,
+    preprocess_frame,
+    resized_size,
+)
 from .onnx_stream import (
     BackboneClip,
     BackboneStreamStep,
@@ -14,16 +20,20 @@ from .onnx_stream import (
     export_clip_onnx,
     export_step_onnx,
     export_stream_onnx,
+    step_interface,
 )
 from .recognizer_step import RecognizerStreamStep, export_recognizer_onnx
-from .runtimes import OpenVINOStream, OrtStream
+from .runtimes import OpenVINOStream, OrtStream, StreamRuntime
+from .torch_stream import TorchDetector, TorchStream
 
 __all__ = [
     'BackboneClip', 'BackboneStreamStep', 'DetectorStreamStep',
     'DetectorFeatureStep', 'DetectorGraphStep', 'RecognizerStreamStep',
-    'ExportedDetector',
-    'OrtStream', 'OpenVINOStream', 'cache_shapes', 'dump_interface',
+    'ExportedDetector', 'RuntimeDetector', 'TorchDetector',
+    'StreamRuntime', 'OrtStream', 'OpenVINOStream', 'TorchStream',
+    'cache_shapes', 'dump_interface',
     'export_clip_onnx', 'export_step_onnx', 'export_stream_onnx',
     'export_detector_onnx', 'export_recognizer_onnx', 'preprocess_frame',
+    'detector_interface', 'step_interface', 'resized_size',
     'concat_shift', 'concat_shift_step'
 ]

@@ -24,6 +24,7 @@ from .onnx_stream import (
     caches_context,
     export_step_onnx,
     shift_sites_of,
+    step_interface,
 )
 
 OUTPUT_NAMES = ['boxes', 'scores', 'labels']
@@ -352,6 +353,48 @@ def preprocessing(detector: nn.Module) -> Dict:
         pad_value=float(getattr(pre, 'pad_value', 0)))
 
 
+def _detector_inputs(frame_size: Tuple[int, int],
+                     batch_size: int) -> Dict[str, Tensor]:
+    """Example inputs of :class:`DetectorGraphStep`, before the caches."""
+    _check_batch_size(batch_size)
+    h, w = frame_size
+    return dict(frame=torch.randn(batch_size, 3, h, w),
+                img_shape=torch.tensor([[h, w]] * batch_size,
+                                       dtype=torch.float32),
+                scale_factor=torch.ones(batch_size, 2))
+
+
+def _detector_extra(detector: nn.Module) -> Dict:
+    """What a detector step's interface says besides its tensors."""
+    classes = (getattr(detector, 'dataset_meta', None) or {}).get('classes')
+    return dict(
+        preprocess=preprocessing(detector),
+        classes=list(classes) if classes else None,
+        detections='boxes (B, D, 4) x1 y1 x2 y2 in original pixels, scores '
+        f'(B, D) best first ({INVALID_SCORE} past the detections), labels '
+        '(B, D) (-1 there); img_shape (B, 2) is the resized (h, w) before '
+        'padding, scale_factor (B, 2) the resize (w, h) factors')
+
+
+def detector_interface(detector: nn.Module, frame_size: Tuple[int, int],
+                       **extra) -> Dict:
+    """The interface of a detector's whole step (:class:`DetectorGraphStep`)
+    without exporting it: what a runtime that runs the step in PyTorch
+    reads (:class:`~tsm_mm.deploy.TorchStream`).
+
+    Args:
+        detector (nn.Module): An mmdet detector in eval mode.
+        frame_size (tuple[int, int]): (H, W) of the padded frames.
+        **extra: More entries (the test ``resize``, ...).
+
+    Returns:
+        dict: As :func:`export_detector_onnx` returns, with no ``opset``.
+    """
+    return step_interface(DetectorGraphStep(detector),
+                          _detector_inputs(frame_size, 1), True,
+                          **_detector_extra(detector), **extra)
+
+
 def export_detector_onnx(detector: nn.Module, out: str,
                          frame_size: Tuple[int, int], batch_size: int = 1,
                          dynamic_batch: bool = True,
@@ -372,22 +415,9 @@ def export_detector_onnx(detector: nn.Module, out: str,
     Returns:
         dict: The interface (:func:`~tsm_mm.deploy.export_step_onnx`) with
         ``preprocess`` (:func:`preprocessing`), ``classes`` and
-        ``max_detections``.
+        ``detections`` (what the outputs hold).
     """
-    _check_batch_size(batch_size)
-    step = DetectorGraphStep(detector)
-    h, w = frame_size
-    inputs = dict(frame=torch.randn(batch_size, 3, h, w),
-                  img_shape=torch.tensor([[h, w]] * batch_size,
-                                         dtype=torch.float32),
-                  scale_factor=torch.ones(batch_size, 2))
-    classes = (getattr(detector, 'dataset_meta', None) or {}).get('classes')
     return export_step_onnx(
-        step, out, inputs, dynamic_batch,
-        preprocess=preprocessing(detector),
-        classes=list(classes) if classes else None,
-        detections='boxes (B, D, 4) x1 y1 x2 y2 in original pixels, scores '
-        f'(B, D) best first ({INVALID_SCORE} past the detections), labels '
-        '(B, D) (-1 there); img_shape (B, 2) is the resized (h, w) before '
-        'padding, scale_factor (B, 2) the resize (w, h) factors',
-        **extra)
+        DetectorGraphStep(detector), out,
+        _detector_inputs(frame_size, batch_size), dynamic_batch,
+        **_detector_extra(detector), **extra)

@@ -14,7 +14,12 @@ from typing import Dict, Hashable, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from .runtimes import OpenVINOStream, OrtStream, load_interface
+from .runtimes import (
+    OpenVINOStream,
+    OrtStream,
+    StreamRuntime,
+    load_interface,
+)
 
 BACKENDS = ('onnxruntime', 'openvino')
 
@@ -73,38 +78,32 @@ def preprocess_frame(frame: np.ndarray, interface: Dict
             np.array([new_w / w, new_h / h], np.float32))
 
 
-class ExportedDetector:
-    """Detect objects in streams of BGR frames with an exported step.
+def check_detector_interface(interface: Dict, source: str) -> None:
+    """Refuse an interface that is not a whole detector step's, naming its
+    ``source``."""
+    if 'preprocess' not in interface or \
+            'boxes' not in {o['name'] for o in interface['outputs']}:
+        raise ValueError(f'{source}: not a whole detector step (its '
+                         'interface has no preprocess or boxes output); '
+                         'export the detector with tools/export_onnx.py')
+
+
+class RuntimeDetector:
+    """Detect objects in streams of BGR frames with a runtime of a whole
+    detector step (preprocessing in numpy/cv2, from its interface).
 
     Args:
-        onnx_path (str): The graph from ``tools/export_onnx.py``.
-        interface (dict | str): Its interface (the ``.json`` beside it).
-        backend (str): ``'onnxruntime'`` or ``'openvino'``.
-        precision (str): OpenVINO's: ``'f32'``, ``'bf16'`` or
-            ``'default'`` (the plugin's choice: bf16 on AMX CPUs).
-        threads (int, optional): Inference threads.
+        runtime (StreamRuntime): Runs the step, keeps the caches; its
+            interface has ``preprocess`` and a ``boxes`` output.
+        backend (str): What runs it, for reports.
     """
 
-    def __init__(self, onnx_path: str, interface: Union[Dict, str],
-                 backend: str = 'onnxruntime', precision: str = 'f32',
-                 threads: Optional[int] = None) -> None:
-        self.interface = load_interface(interface)
-        if 'preprocess' not in self.interface or \
-                'boxes' not in {o['name'] for o in self.interface['outputs']}:
-            raise ValueError(f'{onnx_path}: not a whole detector step (its '
-                             'interface has no preprocess or boxes output); '
-                             'export the detector with tools/export_onnx.py')
-        if backend == 'onnxruntime':
-            self.runtime = OrtStream(onnx_path, self.interface, threads)
-            self.precision = 'f32'
-        elif backend == 'openvino':
-            self.runtime = OpenVINOStream(onnx_path, self.interface,
-                                          precision, threads)
-            self.precision = self.runtime.precision
-        else:
-            raise ValueError(f'backend must be one of {BACKENDS}, got '
-                             f'{backend!r}')
+    def __init__(self, runtime: StreamRuntime, backend: str) -> None:
+        self.interface = runtime.interface
+        check_detector_interface(self.interface, backend)
+        self.runtime = runtime
         self.backend = backend
+        self.precision: str = runtime.precision
         self.classes = self.interface.get('classes')
 
     def detect(self, frames, stream_ids, frame_ids=None
@@ -143,3 +142,32 @@ class ExportedDetector:
     def reset(self, stream_ids: Optional[Hashable] = None) -> None:
         """Free streams (all when None)."""
         self.runtime.reset(stream_ids)
+
+
+class ExportedDetector(RuntimeDetector):
+    """Detect objects in streams of BGR frames with an exported step.
+
+    Args:
+        onnx_path (str): The graph from ``tools/export_onnx.py``.
+        interface (dict | str): Its interface (the ``.json`` beside it).
+        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        precision (str): OpenVINO's: ``'f32'``, ``'bf16'`` or
+            ``'default'`` (the plugin's choice: bf16 on AMX CPUs).
+        threads (int, optional): Inference threads.
+    """
+
+    def __init__(self, onnx_path: str, interface: Union[Dict, str],
+                 backend: str = 'onnxruntime', precision: str = 'f32',
+                 threads: Optional[int] = None) -> None:
+        interface = load_interface(interface)
+        check_detector_interface(interface, onnx_path)
+        if backend == 'onnxruntime':
+            runtime = OrtStream(onnx_path, interface, threads)
+        elif backend == 'openvino':
+            runtime = OpenVINOStream(onnx_path, interface, precision,
+                                     threads)
+        else:
+            raise ValueError(f'backend must be one of {BACKENDS}, got '
+                             f'{backend!r}')
+        super().__init__(runtime, backend)
+        self.onnx_path = onnx_path

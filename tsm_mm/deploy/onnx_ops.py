@@ -107,7 +107,9 @@ class _RoIAlign(torch.autograd.Function):
                 output_size: Tuple[int, int], spatial_scale: float,
                 sampling_ratio: int) -> Tensor:
         rois = torch.cat([batch_index[:, None].to(boxes), boxes], 1)
-        return roi_align(feats, rois, output_size, spatial_scale,
+        # mmcv's CPU kernel reads NCHW memory: a channels-last map would
+        # be read as garbage
+        return roi_align(feats.contiguous(), rois, output_size, spatial_scale,
                          sampling_ratio, 'avg', True)
 
     @staticmethod

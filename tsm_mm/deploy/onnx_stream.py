@@ -153,25 +153,9 @@ def _check_batch_size(batch_size: int) -> None:
                          f'{batch_size!r}')
 
 
-def export_step_onnx(step: nn.Module, out: str, inputs: Dict[str, Tensor],
-                     dynamic_batch: bool = True, **extra) -> Dict:
-    """Export a streaming step module whose caches are its last inputs.
-
-    Args:
-        step (nn.Module): ``forward(*inputs, *caches) -> (*outputs,
-            *new_caches)``, with ``output_names`` and ``shift_backbone``
-            (None: a 2D network, no caches).
-        out (str): The ``.onnx`` file to write (atomically).
-        inputs (dict[str, Tensor]): The example inputs before the caches,
-            by name; the first is ``frame`` (B, 3, H, W).
-        dynamic_batch (bool): Declare axis 0 (the streams) dynamic.
-        **extra: More entries of the interface.
-
-    Returns:
-        dict: The graph's interface: ``inputs``, ``outputs`` and ``caches``
-        (name, new name, shape and fold of every shift site), and
-        ``extra``.
-    """
+def _interface_and_example(step: nn.Module, inputs: Dict[str, Tensor],
+                           dynamic_batch: bool, **extra) -> Tuple[Dict, tuple]:
+    """:func:`step_interface`, and the example arguments it ran."""
     step.eval()
     backbone = step.shift_backbone
     frame = next(iter(inputs.values()))
@@ -187,19 +171,10 @@ def export_step_onnx(step: nn.Module, out: str, inputs: Dict[str, Tensor],
     if len(output_names) != len(outs):
         raise RuntimeError(f'the step gives {len(outs)} outputs, expected '
                            f'{len(output_names)} ({output_names})')
-    dynamic_axes = ({name: {0: 'batch'} for name in
-                     input_names + output_names} if dynamic_batch else {})
-    _export(step, args, out, input_names, output_names, dynamic_axes)
-    # the exporter drops an input the graph does not use (YOLOX: img_shape)
-    used = {i.name for i in onnx.load(out, load_external_data=False)
-            .graph.input}
-    return dict(
+    interface = dict(
         mode='stream',
-        opset=OPSET,
         frame_size=list(frame.shape[-2:]),
-        inputs=[spec for spec in _tensor_specs(input_names, args,
-                                                dynamic_batch)
-                if spec['name'] in used],
+        inputs=_tensor_specs(input_names, args, dynamic_batch),
         outputs=_tensor_specs(output_names, outs, dynamic_batch),
         caches=[dict(input=name, output=new, site=k,
                      shape=['batch' if dynamic_batch else shape[0],
@@ -211,6 +186,59 @@ def export_step_onnx(step: nn.Module, out: str, inputs: Dict[str, Tensor],
         note='feed new_cache_k of one step as cache_k of the next; zeros '
         'start a new stream; inputs are preprocessed (normalized) frames',
         **extra)
+    return interface, args
+
+
+def step_interface(step: nn.Module, inputs: Dict[str, Tensor],
+                   dynamic_batch: bool = True, **extra) -> Dict:
+    """The interface of a streaming step module whose caches are its last
+    inputs: what runs it, exported or not.
+
+    Args:
+        step (nn.Module): ``forward(*inputs, *caches) -> (*outputs,
+            *new_caches)``, with ``output_names`` and ``shift_backbone``
+            (None: a 2D network, no caches); set to eval mode.
+        inputs (dict[str, Tensor]): The example inputs before the caches,
+            by name; the first is ``frame`` (B, 3, H, W).
+        dynamic_batch (bool): Declare axis 0 (the streams) dynamic.
+        **extra: More entries of the interface.
+
+    Returns:
+        dict: ``inputs``, ``outputs`` and ``caches`` (name, new name, shape
+        and fold of every shift site), ``frame_size`` and ``extra``.
+    """
+    return _interface_and_example(step, inputs, dynamic_batch, **extra)[0]
+
+
+def export_step_onnx(step: nn.Module, out: str, inputs: Dict[str, Tensor],
+                     dynamic_batch: bool = True, **extra) -> Dict:
+    """Export a streaming step module whose caches are its last inputs.
+
+    Args:
+        step (nn.Module): As :func:`step_interface` takes it.
+        out (str): The ``.onnx`` file to write (atomically).
+        inputs (dict[str, Tensor]): The example inputs before the caches,
+            by name; the first is ``frame`` (B, 3, H, W).
+        dynamic_batch (bool): Declare axis 0 (the streams) dynamic.
+        **extra: More entries of the interface.
+
+    Returns:
+        dict: The graph's interface (:func:`step_interface`) with its
+        ``opset``, less the inputs the graph does not use.
+    """
+    interface, args = _interface_and_example(step, inputs, dynamic_batch,
+                                             **extra)
+    input_names = [spec['name'] for spec in interface['inputs']]
+    output_names = [spec['name'] for spec in interface['outputs']]
+    dynamic_axes = ({name: {0: 'batch'} for name in
+                     input_names + output_names} if dynamic_batch else {})
+    _export(step, args, out, input_names, output_names, dynamic_axes)
+    # the exporter drops an input the graph does not use (YOLOX: img_shape)
+    used = {i.name for i in onnx.load(out, load_external_data=False)
+            .graph.input}
+    interface['inputs'] = [spec for spec in interface['inputs']
+                           if spec['name'] in used]
+    return dict(mode=interface.pop('mode'), opset=OPSET, **interface)
 
 
 def export_stream_onnx(model: nn.Module, out: str,

@@ -12,7 +12,7 @@ they are. Inference needs numpy and the runtime only, no torch.
 """
 import json
 import logging
-from typing import Dict, Hashable, List, Optional, Sequence, Union
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.logging import print_log
@@ -235,6 +235,41 @@ class StreamRuntime:
         raise NotImplementedError
 
 
+class StreamRows:
+    """Each stream's rows of the caches: gathered into the batch of a step
+    (zeros where a stream restarts), kept from the step's new caches.
+
+    Args:
+        zeros (list): One stream's zero caches, one per shift site.
+        concat (Callable): Joins rows along axis 0 (``np.concatenate``,
+            ``torch.cat``).
+    """
+
+    def __init__(self, zeros: list, concat: Callable) -> None:
+        self.zeros = list(zeros)
+        self.concat = concat
+        self.rows: Dict[Hashable, list] = {}
+
+    def gather(self, stream_ids: List[Hashable],
+               restarts: List[bool]) -> list:
+        """The caches of a step over ``stream_ids``, one per site."""
+        caches = []
+        for k, zero in enumerate(self.zeros):
+            rows = [zero if restart else self.rows[sid][k]
+                    for sid, restart in zip(stream_ids, restarts)]
+            caches.append(rows[0] if len(rows) == 1 else self.concat(rows))
+        return caches
+
+    def keep(self, stream_ids: List[Hashable], new_caches: Sequence) -> None:
+        """Row i of each new cache becomes stream ``stream_ids[i]``'s."""
+        for i, sid in enumerate(stream_ids):
+            self.rows[sid] = [cache[i:i + 1] for cache in new_caches]
+
+    def pop(self, stream_id: Hashable) -> None:
+        """Forget a stream's rows."""
+        self.rows.pop(stream_id, None)
+
+
 class OrtStream(StreamRuntime):
     """An exported step on ONNX Runtime, the caches kept per stream.
 
@@ -267,9 +302,10 @@ class OrtStream(StreamRuntime):
                              f'{onnx_path} takes {inputs}')
         self._fetch = [*self.output_names,
                        *(c['output'] for c in self.caches)]
-        self._zeros = [np.zeros((1, *c['shape'][1:]), np.float32)
-                       for c in self.caches]
-        self._caches: Dict[Hashable, List[np.ndarray]] = {}
+        self._rows = StreamRows(
+            [np.zeros((1, *c['shape'][1:]), np.float32)
+             for c in self.caches], np.concatenate)
+        self.precision = 'f32'
         if isinstance(self.frame_shape[0], int):
             self._fixed_batch = self.frame_shape[0]
 
@@ -277,22 +313,18 @@ class OrtStream(StreamRuntime):
              stream_ids: List[Hashable],
              restarts: List[bool]) -> Dict[str, np.ndarray]:
         feed = {self.frame_name: frames, **side}
-        for k, spec in enumerate(self.caches):
-            rows = [self._zeros[k] if restart else self._caches[sid][k]
-                    for sid, restart in zip(stream_ids, restarts)]
-            feed[spec['input']] = rows[0] if len(rows) == 1 else \
-                np.concatenate(rows)
+        feed.update(zip((c['input'] for c in self.caches),
+                        self._rows.gather(stream_ids, restarts)))
         outs = self.session.run(self._fetch, feed)
         num_out = len(self.output_names)
-        for i, sid in enumerate(stream_ids):
-            self._caches[sid] = [cache[i:i + 1] for cache in outs[num_out:]]
+        self._rows.keep(stream_ids, outs[num_out:])
         return dict(zip(self.output_names, outs[:num_out]))
 
     def _abort(self, stream_ids: List[Hashable]) -> None:
         pass  # the caches change only after a run succeeded
 
     def _release(self, stream_id: Hashable) -> None:
-        self._caches.pop(stream_id, None)
+        self._rows.pop(stream_id)
 
 
 class OpenVINOStream(StreamRuntime):
