@@ -272,30 +272,41 @@ def edge(args) -> List[dict]:
 
 @group
 def detector(args) -> List[dict]:
-    """Each toy detector family per frame: streaming TSM vs its 2D twin."""
+    """Each detector family per frame: streaming TSM vs its 2D twin; the
+    toy configs (160x128 frames) or, with ``--detector-configs vid``, the
+    ImageNet-VID configs at their test scale."""
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample, TrackDataSample
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from tsm_mm.apis.comparison import DETECTOR_FAMILIES, family_configs
+    from tsm_mm.apis.frame_pipelines import config_test_resize
     init_default_scope('mmdet')
-    frame = torch.randn(1, 1, 3, 128, 160, device=args.device)
+    toy = args.detector_configs == 'toy'
     out = []
     for family in DETECTOR_FAMILIES:
+        configs = family_configs(osp.join(REPO, 'configs'), family, toy)
+        if toy:
+            (w, h), (pad_w, pad_h) = (160, 120), (160, 128)
+        else:  # a 4:3 frame resized by the config, padded to 32
+            scale = config_test_resize(Config.fromfile(configs[1]))['scale']
+            w = min(max(scale), round(min(scale) * 4 / 3))
+            h = w * 3 // 4
+            pad_w, pad_h = -(-w // 32) * 32, -(-h // 32) * 32
+        frame = torch.randn(1, 1, 3, pad_h, pad_w, device=args.device)
         models, step = {}, {}
-        for arm, config in zip(('2D', 'TSM streaming'),
-                               family_configs(osp.join(REPO, 'configs'),
-                                              family)):
+        for arm, config in zip(('2D', 'TSM streaming'), configs):
             torch.manual_seed(0)  # the same weights: TSM adds none
             models[arm] = MODELS.build(
                 Config.fromfile(config).model).to(args.device).eval()
             step[arm] = 0
 
-        def run(arm: str, models=models, step=step) -> None:
-            meta = dict(video_id=0, frame_id=step[arm], img_shape=(120, 160),
-                        ori_shape=(120, 160), scale_factor=(1., 1.),
-                        pad_shape=(128, 160), batch_input_shape=(128, 160))
+        def run(arm: str, models=models, step=step, w=w, h=h,
+                pad=(pad_h, pad_w), frame=frame) -> None:
+            meta = dict(video_id=0, frame_id=step[arm], img_shape=(h, w),
+                        ori_shape=(h, w), scale_factor=(1., 1.),
+                        pad_shape=pad, batch_input_shape=pad)
             track = TrackDataSample()
             track.video_data_samples = [DetDataSample(metainfo=meta)]
             models[arm].predict(frame, [track])
@@ -304,9 +315,10 @@ def detector(args) -> List[dict]:
         with torch.no_grad():
             medians = time_round_robin(
                 {f'{family} {arm}': functools.partial(run, arm)
-                 for arm in models}, args.repeats * 4, 2, args.device)
-        rows_ = rows(f'toy {family} 160x128 per frame', medians,
-                     f'{family} 2D')
+                 for arm in models}, args.repeats * (4 if toy else 1), 2,
+                args.device)
+        rows_ = rows(f'{"toy" if toy else "VID"} {family} {pad_w}x{pad_h} '
+                     'per frame', medians, f'{family} 2D')
         for row in rows_:
             row['fps'] = 1e3 / row['median_ms']
         out += rows_
@@ -811,6 +823,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                         help='side of the frames of the cost3d group')
     parser.add_argument('--cost3d-batch', type=positive_int, default=4,
                         help='clips per call for the cost3d throughput')
+    parser.add_argument('--detector-configs', choices=('toy', 'vid'),
+                        default='toy', help='the detector group: the toy '
+                        'configs (160x128 frames) or the ImageNet-VID ones '
+                        '(a 4:3 frame at their test scale)')
     parser.add_argument('--config', help='the dataset group: a config')
     parser.add_argument('--data-root', help="the dataset group: replaces "
                         "the config's data_root")

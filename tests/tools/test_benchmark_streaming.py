@@ -92,3 +92,14 @@ def test_dataset_group_loads_a_video_config(phase, items, toy_vid_root,
 def test_dataset_group_needs_a_config():
     with pytest.raises(SystemExit, match='needs --config'):
         benchmark.main(['--groups', 'dataset'])
+
+
+def test_detector_group_times_the_vid_configs_at_their_test_scale():
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = benchmark.main(['--groups', 'detector', '--repeats', '1',
+                                  '--detector-configs', 'vid'])
+    titles = list(dict.fromkeys(row['group'] for row in results))
+    # a 4:3 frame inside the configs' (1000, 600) scale, padded to 32
+    assert titles == [f'VID {family} 800x608 per frame' for family in (
+        'faster_rcnn', 'retinanet', 'rtmdet', 'yolox')]
+    assert all(row['median_ms'] > 0 for row in results)
