@@ -6,6 +6,7 @@ from tsm_mm.ops import temporal_shift
 from tsm_mm.ops.temporal_shift import (
     concat_shift,
     concat_shift_step,
+    shifted_conv_correction,
     restore_slot_,
     stream_slot,
     swap_slot_,
@@ -94,6 +95,35 @@ def test_steps_equal_causal_over_a_clip():
         torch.testing.assert_close(x, frame[None], rtol=0, atol=0)
         torch.testing.assert_close(new_cache, cache, rtol=0, atol=0)
         swap_cache = new_cache
+
+
+@pytest.mark.parametrize('kernel,stride,padding,dilation', [
+    (1, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (3, 1, 2, 2)])
+def test_conv_correction_equals_conv_of_the_shifted_frames(
+        kernel, stride, padding, dilation):
+    """conv(x) + correction = conv(x with the cached slot), for 1x1, padded,
+    strided and dilated convs (the bias only once)."""
+    conv = torch.nn.Conv2d(16, 5, kernel, stride, padding, dilation,
+                           bias=True).double()
+    x = torch.randn(2, 16, 7, 6, dtype=torch.float64)
+    cached = torch.randn(2, 2, 7, 6, dtype=torch.float64)
+    shifted, _ = concat_shift_step(x, cached, 2)
+    change = cached - x[:, stream_slot(2)]
+    torch.testing.assert_close(
+        conv(x) + shifted_conv_correction(conv, change, 2), conv(shifted),
+        rtol=1e-12, atol=1e-12)
+
+
+def test_hand_built_conv_correction():
+    # C=4, fold=1: a 1x1 conv summing the channels with weights 1, 10, 100,
+    # 1000; channel 1 (2 -> 9) adds 10 * (9 - 2) = 70
+    conv = torch.nn.Conv2d(4, 1, 1, bias=False)
+    conv.weight.data = torch.tensor([1., 10., 100., 1000.]).view(1, 4, 1, 1)
+    x = torch.tensor([1., 2., 3., 4.]).view(1, 4, 1, 1)
+    cached = torch.tensor([9.]).view(1, 1, 1, 1)
+    correction = shifted_conv_correction(conv, cached - x[:, 1:2], 1)
+    assert correction.flatten().tolist() == [70.]
+    assert (conv(x) + correction).flatten().tolist() == [4391.]
 
 
 def test_hand_built_step():

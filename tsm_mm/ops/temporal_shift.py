@@ -11,14 +11,17 @@ from it:
 * :func:`concat_shift`: the same op built by concatenation, for tracers;
 * a stream step: a causal rule has offsets <= 0, so frame t needs only the
   slot of frame t-1 that moves in (:func:`stream_slot`), kept as a cache;
-  :func:`concat_shift_step` returns the shifted copy (traceable), and
-  :func:`swap_slot_` swaps the slot in place (undone by
-  :func:`restore_slot_`), moving 3 slots instead of copying the frame.
+  :func:`concat_shift_step` returns the shifted copy (traceable),
+  :func:`shifted_conv_correction` enters the slot after a plain conv by
+  linearity (traceable, no copy of the frame), and :func:`swap_slot_` swaps
+  the slot in place (undone by :func:`restore_slot_`), moving 3 slots
+  instead of copying the frame.
 """
 from typing import Optional, Tuple
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ..utils.arg_types import check_int
 
@@ -173,6 +176,16 @@ def concat_shift(x: Tensor, num_segments: int, fold: int,
     return _concat(x, num_segments, fold, offsets_of(direction))
 
 
+def check_cache_fits(cached: Tensor, x: Tensor, fold: int) -> None:
+    """Refuse a cache that is not the slot of frames shaped as ``x``
+    (checked outside tracing: traced shapes are symbolic)."""
+    if not torch.jit.is_tracing() and \
+            cached.shape != x[:, stream_slot(fold)].shape:
+        raise ValueError(f'a cache of shape {tuple(cached.shape)} does not '
+                         f'fit frames of shape {tuple(x.shape)} with '
+                         f'fold={fold}')
+
+
 def concat_shift_step(x: Tensor, cached: Tensor,
                       fold: int) -> Tuple[Tensor, Tensor]:
     """One causal step, out of place, built by concatenation.
@@ -188,13 +201,35 @@ def concat_shift_step(x: Tensor, cached: Tensor,
         of ``x``).
     """
     slot = stream_slot(fold)
-    if not torch.jit.is_tracing() and \
-            cached.shape[1:] != x[:, slot].shape[1:]:
-        raise ValueError(f'a cache of shape {tuple(cached.shape)} does not '
-                         f'fit frames of shape {tuple(x.shape)} with '
-                         f'fold={fold}')
+    check_cache_fits(cached, x, fold)
     out = torch.cat([x[:, :slot.start], cached, x[:, slot.stop:]], 1)
     return out, x[:, slot]
+
+
+def shifted_conv_correction(conv: nn.Conv2d, slot_change: Tensor,
+                            fold: int) -> Tensor:
+    """What a causal step adds to ``conv(x)`` to give ``conv`` of the
+    shifted frames, without building them.
+
+    A zero-padded, ungrouped conv is linear in its input, so with
+    ``x'`` = ``x`` whose :func:`stream_slot` holds the cache:
+    ``conv(x') = conv(x) + conv_slot(cached - x[:, slot])``, ``conv_slot``
+    being ``conv`` restricted to the slot's input channels, without bias.
+    Exported graphs keep the site's input in place (the concatenation form
+    copies it per site, and runtimes break their layouts over it).
+
+    Args:
+        conv (nn.Conv2d): The first op of the shift site, groups=1,
+            padding_mode='zeros'.
+        slot_change (Tensor): ``cached - x[:, stream_slot(fold)]``,
+            (B, fold, H, W).
+        fold (int): Channels per slot.
+
+    Returns:
+        Tensor: The correction, the shape of ``conv(x)``.
+    """
+    return F.conv2d(slot_change, conv.weight[:, stream_slot(fold)], None,
+                    conv.stride, conv.padding, conv.dilation)
 
 
 def swap_slot_(x_slot: Tensor, cached: Optional[Tensor]) -> Tensor:

@@ -11,7 +11,10 @@ through the backbone's own methods:
   forward hook), so a step moves three slots, not the whole input;
 * explicit caches (:meth:`~TemporalShiftMixin.explicit_caches`): a
   stateless causal step whose caches come in and go out as tensors, built
-  by concatenation so that tracing exporters record it (ONNX).
+  out of place so that tracing exporters record it (ONNX): a correction
+  added to the output of a site's first conv where that conv is linear
+  (:func:`~tsm_mm.ops.temporal_shift.shifted_conv_correction`), else a
+  concatenation.
 """
 import logging
 from contextlib import contextmanager
@@ -26,15 +29,18 @@ from typing import (
 )
 
 import torch
+from mmcv.cnn import ConvModule
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ...ops import temporal_shift
 from ...ops.temporal_shift import (
+    check_cache_fits,
     concat_shift_step,
     offsets_of,
     restore_slot_,
     shift_fold,
+    shifted_conv_correction,
     stream_slot,
     swap_slot_,
 )
@@ -87,6 +93,45 @@ class _RestoreHook:
             restore_slot_(*self.owner._swapped.pop())
 
 
+class _CorrectionHook:
+    """Forward hook of a site's first conv: add the pending shift
+    correction of an explicit-caches step to its output."""
+
+    def __init__(self, owner: 'TemporalShiftMixin') -> None:
+        self.owner = owner
+
+    def __call__(self, module: nn.Module, args: tuple, out: Tensor):
+        corrections = self.owner._corrections
+        if not corrections:
+            return None
+        conv, slot_change, fold = corrections.pop()
+        if conv is not module:
+            raise RuntimeError('a shift site did not run its first conv '
+                               'next: the shift correction has no place')
+        return out + shifted_conv_correction(conv, slot_change, fold)
+
+
+def linear_entry(module: nn.Module) -> Optional[nn.Conv2d]:
+    """The conv that reads a shift site's input first, as it comes, when
+    it is linear (plain ``nn.Conv2d``, ungrouped, zero-padded).
+
+    Args:
+        module (nn.Module): The site: a conv, or a ConvModule whose order
+            starts with its conv (no explicit padding layer).
+
+    Returns:
+        nn.Conv2d | None: The conv, or None when the site's first op is
+        not one (the step then builds the shifted input by concatenation).
+    """
+    if isinstance(module, ConvModule) and module.order[0] == 'conv' \
+            and not module.with_explicit_padding:
+        module = module.conv
+    if type(module) is nn.Conv2d and module.groups == 1 \
+            and module.padding_mode == 'zeros':
+        return module
+    return None
+
+
 def _in_channels(module: nn.Module) -> Optional[int]:
     """Input channels of a shift site: its own, or its first conv's."""
     if getattr(module, 'in_channels', None) is not None:
@@ -130,6 +175,11 @@ class TemporalShiftMixin:
         # (input's slot, its own values) of the site that runs swapped; a
         # list, set per site without nn.Module.__setattr__'s cost
         self._swapped: List[Tuple[Tensor, Tensor]] = []
+        # per site: its linear first conv, or None (concatenation)
+        self._site_convs: List[Optional[nn.Conv2d]] = []
+        # (first conv, cached - x_slot, fold) of the site running now in
+        # explicit caches, added to the conv's output by _CorrectionHook
+        self._corrections: List[Tuple[nn.Conv2d, Tensor, int]] = []
 
     def _add_shift_sites(self, sites: Sequence[Tuple[nn.Module, int]]
                          ) -> None:
@@ -190,6 +240,10 @@ class TemporalShiftMixin:
         module.register_forward_pre_hook(
             _ShiftHook(self, self.num_shift_sites, num_segments))
         module.register_forward_hook(_RestoreHook(self))
+        conv = linear_entry(module)
+        if conv is not None:
+            conv.register_forward_hook(_CorrectionHook(self))
+        self._site_convs.append(conv)
         self.num_shift_sites += 1
 
     @contextmanager
@@ -253,7 +307,10 @@ class TemporalShiftMixin:
         Inside the block, shift site k of a forward takes ``caches[k]`` as
         the previous frame's slot (zeros when ``caches`` is None) and
         appends its new cache to the yielded list; :attr:`stream_caches` is
-        not touched. Built by concatenation: tracing exporters record it.
+        not touched. Built out of place, so tracing exporters record it: a
+        site whose first op is a linear conv (:func:`linear_entry`) keeps
+        its input and corrects that conv's output; another one gets the
+        shifted input by concatenation.
 
         Args:
             caches (Sequence[Tensor], optional): One (B, fold_k, H_k, W_k)
@@ -273,6 +330,18 @@ class TemporalShiftMixin:
         def shift(x: Tensor, site: int, num_segments: int) -> Tensor:
             if site != len(new_caches):
                 raise RuntimeError(f'shift site {site} ran out of order')
+            conv = self._site_convs[site]
+            if conv is not None:
+                fold = conv.in_channels // self.shift_div  # static in graphs
+                x_slot = x[:, stream_slot(fold)]
+                if caches is None:
+                    change = -x_slot
+                else:
+                    check_cache_fits(caches[site], x, fold)
+                    change = caches[site] - x_slot
+                self._corrections.append((conv, change, fold))
+                new_caches.append(x_slot)
+                return x
             fold = shift_fold(x, 1, self.shift_div)
             cached = (torch.zeros_like(x[:, stream_slot(fold)])
                       if caches is None
@@ -296,6 +365,7 @@ class TemporalShiftMixin:
             yield
         finally:
             self._shift_mode = None
+            self._corrections.clear()  # a site raised
             while self._swapped:  # a site raised
                 restore_slot_(*self._swapped.pop())
 
