@@ -20,7 +20,8 @@ Example:
         --compare-2d configs/toy/vid_faster_rcnn_2d_toy.py 2d.pth
     python tools/demo_video.py configs/toy/vid_rtmdet_tsm_toy.py tsm.pth \
         video.mp4 --out demo.mp4 --onnx tsm.onnx \
-        --compare-backends pytorch onnxruntime openvino openvino:bf16
+        --compare-backends pytorch pytorch:bf16 onnxruntime openvino \
+        openvino:bf16
 """
 import argparse
 import os.path as osp
@@ -33,12 +34,11 @@ from mmengine.utils import ProgressBar
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import StreamingDetInferencer
+from tsm_mm.apis.backend_specs import BACKENDS, BackendSpec, parse_backend_spec
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
 from tsm_mm.deploy.runtimes import PRECISIONS
 from tsm_mm.utils import atomic_path
 from tsm_mm.utils.output_paths import check_outputs
-
-BACKENDS = StreamingDetInferencer.backends
 
 
 class Arm(NamedTuple):
@@ -48,7 +48,7 @@ class Arm(NamedTuple):
     weights: Optional[str]  # a checkpoint (pytorch) or an .onnx
     weights_arg: str  # the argument that gave them, for messages
     backend: str
-    precision: str  # asked for (OpenVINO's); 'f32' for the others
+    precision: str  # as asked (tsm_mm.apis.backend_specs)
 
 
 def plot_frame_latency(latencies: Dict[str, Sequence[float]],
@@ -131,28 +131,14 @@ def check_weights(name: str, path: Optional[str], backend: str) -> None:
                 'beside it)')
 
 
-def parse_backend(spec: str, precision: str) -> Tuple[str, str]:
-    """``BACKEND[:PRECISION]`` of ``--compare-backends`` as (backend,
-    precision); ``precision`` is OpenVINO's when the spec has none."""
-    backend, _, asked = spec.partition(':')
-    if backend not in BACKENDS:
-        raise ValueError(f'--compare-backends {spec}: the backend must be '
-                         f'one of {", ".join(BACKENDS)}')
-    if asked and backend != 'openvino':
-        raise ValueError(f'--compare-backends {spec}: only openvino takes '
-                         'a precision')
-    if asked and asked not in PRECISIONS:
-        raise ValueError(f'--compare-backends {spec}: the precision must be '
-                         f'one of {", ".join(PRECISIONS)}')
-    return backend, asked or (precision if backend == 'openvino' else 'f32')
-
-
 def model_arms(args: argparse.Namespace) -> List[Arm]:
     """The models the arguments ask for, their weights checked."""
     precision = args.precision or 'f32'
     if args.compare_backends:
-        specs = [parse_backend(spec, precision)
-                 for spec in args.compare_backends]
+        specs = [parse_backend_spec(
+            spec, '--compare-backends',
+            precision if spec.startswith('openvino') else 'f32')
+            for spec in args.compare_backends]
         if len(set(specs)) < len(specs):
             raise ValueError('--compare-backends names a backend twice: '
                              f'{" ".join(args.compare_backends)}')
@@ -206,7 +192,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='run the config through each backend (pytorch '
                         'with the checkpoint, the others with --onnx), one '
                         'panel and latency line each, e.g. pytorch '
-                        'onnxruntime openvino openvino:bf16')
+                        'pytorch:bf16 pytorch:compile onnxruntime openvino '
+                        'openvino:bf16 (PRECISION: f32, bf16, default, or '
+                        'compile for pytorch)')
     parser.add_argument('--onnx', help='the exported graph of the config, '
                         'for --compare-backends')
     parser.add_argument('--score-thr', type=float, default=0.3,
@@ -249,11 +237,12 @@ def build_inferencer(arm: Arm, device: str, score_thr: float
                      ) -> Tuple[str, StreamingDetInferencer]:
     """The arm's inferencer and its name with backend and precision (the
     one the runtime compiled: OpenVINO's ``default`` is bf16 on AMX)."""
+    spec = BackendSpec(arm.backend, arm.precision)
     inferencer = StreamingDetInferencer(
         arm.config, arm.weights, device, score_thr=score_thr,
-        backend=arm.backend, precision=arm.precision)
-    runs = 'f32' if arm.backend == 'pytorch' else \
-        inferencer.stream.detector.precision
+        **spec.inferencer_args())
+    runs = spec.label(getattr(inferencer.stream, 'precision', None) or
+                      'f32')
     if arm.name == arm.backend:  # --compare-backends
         return f'{arm.backend} {runs}', inferencer
     if arm.backend == 'pytorch':

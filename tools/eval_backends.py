@@ -30,29 +30,12 @@ from terminaltables import AsciiTable
 
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import StreamingDetInferencer, set_data_root
+from tsm_mm.apis.backend_specs import BackendSpec, parse_backend_spec
 from tsm_mm.apis.model_init import config_scope
 from tsm_mm.utils.atomic_write import atomic_path
 from tsm_mm.utils.output_paths import parse_args_checking_outputs
 
-BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
-PRECISIONS = ('f32', 'bf16', 'default', 'compile')
-REFERENCE = ('pytorch', 'f32')
-
-
-def parse_backend(spec: str) -> Tuple[str, str]:
-    """``BACKEND[:PRECISION]`` as (backend, precision); ``compile`` is a
-    precision of ``pytorch`` only (torch.compile, fp32)."""
-    backend, _, precision = spec.partition(':')
-    precision = precision or 'f32'
-    if backend not in BACKENDS or precision not in PRECISIONS:
-        raise ValueError(f'--backends {spec}: expected BACKEND[:PRECISION] '
-                         f'with BACKEND in {BACKENDS} and PRECISION in '
-                         f'{PRECISIONS}')
-    if precision == 'compile' and backend != 'pytorch':
-        raise ValueError(f'--backends {spec}: only pytorch compiles')
-    if backend == 'onnxruntime' and precision != 'f32':
-        raise ValueError(f'--backends {spec}: ONNX Runtime runs f32')
-    return backend, precision
+REFERENCE = BackendSpec('pytorch', 'f32')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -85,7 +68,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         lambda a: dict(config=a.config, checkpoint=a.checkpoint,
                        onnx=a.onnx))
     try:
-        specs = [parse_backend(spec) for spec in args.backends]
+        specs = [parse_backend_spec(spec, '--backends')
+                 for spec in args.backends]
     except ValueError as err:
         parser.error(str(err))
     args.arms = [REFERENCE] + [spec for spec in dict.fromkeys(specs)
@@ -156,15 +140,14 @@ def same_detections(got: dict, expected: dict, box_rtol: float,
     return bool(boxes_ok.all() and scores_ok.all())
 
 
-def run_arm(args: argparse.Namespace, cfg: Config, backend: str,
-            precision: str, videos: List[List[dict]],
+def run_arm(args: argparse.Namespace, cfg: Config, spec: BackendSpec,
+            videos: List[List[dict]],
             reference: Optional[List[list]]) -> Tuple[dict, List[list]]:
     """Stream every video through one backend and score it."""
-    weights = args.checkpoint if backend == 'pytorch' else args.onnx
-    inferencer = StreamingDetInferencer(
-        cfg, weights, 'cpu', backend=backend,
-        precision='f32' if precision == 'compile' else precision,
-        threads=args.threads, compile=precision == 'compile')
+    weights = args.checkpoint if spec.backend == 'pytorch' else args.onnx
+    inferencer = StreamingDetInferencer(cfg, weights, 'cpu',
+                                        threads=args.threads,
+                                        **spec.inferencer_args())
     with config_scope(cfg, 'mmdet'):
         metric = METRICS.build(cfg.test_evaluator)
     metric.dataset_meta = inferencer.dataset_meta
@@ -180,8 +163,8 @@ def run_arm(args: argparse.Namespace, cfg: Config, backend: str,
         progress.update()
     scores = metric.evaluate(sum(len(frames) for frames in videos))
     ran = getattr(inferencer.stream, 'precision', None) or 'f32'
-    row = dict(backend=backend, asked=precision,
-               precision='f32 compiled' if precision == 'compile' else ran,
+    row = dict(backend=spec.backend, asked=spec.precision,
+               precision=spec.label(ran),
                frames=sum(len(frames) for frames in videos),
                median_ms=1e3 * statistics.median(latencies),
                **{key.split('/')[-1]: 100 * value
@@ -219,9 +202,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     videos = test_videos(cfg)
     rows: List[dict] = []
     reference = None
-    for backend, precision in args.arms:
-        row, predictions = run_arm(args, cfg, backend, precision, videos,
-                                   reference)
+    for spec in args.arms:
+        row, predictions = run_arm(args, cfg, spec, videos, reference)
         reference = reference or predictions
         rows.append(row)
     print(table(rows))

@@ -12,6 +12,11 @@ CASES = {
     'resnet conv1': (dict(type='ResNet', depth=18), None, True),
     'cspnext ConvModule': (dict(type='CSPNeXt', deepen_factor=0.167,
                                 widen_factor=0.25), None, True),
+    'resnext conv1': (dict(type='ResNeXt', depth=50, groups=4,
+                           base_width=4, num_stages=2, out_indices=(1, ),
+                           strides=(1, 2), dilations=(1, 1)), None, True),
+    'cspdarknet ConvModule': (dict(type='CSPDarknet', deepen_factor=0.33,
+                                   widen_factor=0.125), None, True),
     'mobilenet_v2 ConvModule': (dict(type='MobileNetV2', widen_factor=0.5,
                                      out_indices=(2, 4)), None, True),
     'resnet whole blocks': (dict(type='ResNet', depth=18), 'layer*.*', False),
@@ -31,7 +36,7 @@ def test_explicit_caches_equal_the_stream_step(case):
     frames = torch.randn(3, 2, 3, 64, 64)  # 3 steps of 2 streams
     caches = None
     with torch.no_grad():
-        for t, frame in enumerate(frames):
+        for frame in frames:
             with model.stream_step(['a', 'b']):
                 expected = model(frame)
             with model.explicit_caches(caches) as new_caches:

@@ -6,8 +6,8 @@ from tsm_mm.ops import temporal_shift
 from tsm_mm.ops.temporal_shift import (
     concat_shift,
     concat_shift_step,
-    shifted_conv_correction,
     restore_slot_,
+    shifted_conv_correction,
     stream_slot,
     swap_slot_,
 )

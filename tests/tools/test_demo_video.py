@@ -16,6 +16,7 @@ from tool_loader import REPO, load_tool
 from tsm_mm.apis import StreamingDetector, init_model
 from tsm_mm.apis.frame_drawing import title_band_height
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames, count_frames
+from tsm_mm.deploy.torch_fast import cpu_supports_bf16
 
 TOY_TSM = osp.join(REPO, 'configs/toy/vid_faster_rcnn_tsm_toy.py')
 TOY_2D = osp.join(REPO, 'configs/toy/vid_faster_rcnn_2d_toy.py')
@@ -336,10 +337,29 @@ def test_demo_compares_backends(rtmdet_exported, rtmdet_reference,
     assert cv2.imread(str(tmp_path / 'demo_latency.png')) is not None
 
 
+def test_demo_compares_the_pytorch_fast_path(rtmdet_exported, video_dir,
+                                            tmp_path):
+    """pytorch:bf16 is the fast path (bf16 autocast), pytorch:default
+    labelled with what the CPU chose."""
+    _, checkpoint, _ = rtmdet_exported
+    out = str(tmp_path / 'demo.mp4')
+    result = demo_video.main([TOY_RTMDET, checkpoint, video_dir, '--out',
+                              out, '--compare-backends', 'pytorch',
+                              'pytorch:bf16', 'pytorch:default'])
+    # a name taken already says what it asked
+    chosen = ('pytorch bf16' if cpu_supports_bf16() else 'pytorch f32') + \
+        ' (asked default)'
+    names = ['pytorch f32', 'pytorch bf16', chosen]
+    assert list(result['latency_series']) == names
+    assert all(len(result['predictions'][name]) == 8 for name in names)
+    assert read_video(out)[0].shape[1] == 3 * 160
+
+
 @pytest.mark.parametrize('case', ['pth_for_openvino', 'no_interface',
                                   'onnx_for_pytorch', 'no_onnx',
                                   'precision_for_ort', 'unknown_backend',
-                                  'precision_for_pytorch_arm'])
+                                  'bf16_for_ort_arm',
+                                  'compile_for_openvino_arm'])
 def test_demo_backend_arguments_are_checked(case, rtmdet_exported,
                                             video_dir, tmp_path, capsys):
     _, checkpoint, onnx = rtmdet_exported
@@ -361,9 +381,12 @@ def test_demo_backend_arguments_are_checked(case, rtmdet_exported,
         'unknown_backend': (None, ['--onnx', onnx, '--compare-backends',
                                    'tensorrt'],
                             ['--compare-backends tensorrt']),
-        'precision_for_pytorch_arm': (
-            None, ['--onnx', onnx, '--compare-backends', 'pytorch:bf16'],
-            ['--compare-backends pytorch:bf16', 'only openvino']),
+        'bf16_for_ort_arm': (
+            None, ['--onnx', onnx, '--compare-backends', 'onnxruntime:bf16'],
+            ['--compare-backends onnxruntime:bf16', 'ONNX Runtime runs f32']),
+        'compile_for_openvino_arm': (
+            None, ['--onnx', onnx, '--compare-backends', 'openvino:compile'],
+            ['--compare-backends openvino:compile', 'only pytorch compiles']),
     }[case]
     out = str(tmp_path / 'out.mp4')
     with pytest.raises(SystemExit) as exc:

@@ -194,6 +194,17 @@ class FastStreamingDetector(RuntimeStreamingDetector):
         self.options = dict(precision=precision, compile=compile,
                             threads=threads)
 
+    @property
+    def precision(self) -> str:
+        """What the fast path computes in, known before its first frame
+        (``'default'``: bf16 where the CPU has it)."""
+        if self.detector is not None:
+            return self.detector.precision
+        from ..deploy.torch_fast import cpu_supports_bf16
+        asked = self.options['precision']
+        return 'bf16' if asked == 'bf16' or (
+            asked == 'default' and cpu_supports_bf16()) else 'f32'
+
     def _build(self, frame: np.ndarray):
         from ..deploy import TorchDetector
         from ..deploy.exported_detector import resized_size
