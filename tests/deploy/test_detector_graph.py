@@ -129,7 +129,8 @@ def test_torch_compile_equals_eager_on_every_toy_val_frame(exported,
     reference = StreamingDetInferencer(config, checkpoint, 'cpu')
     compiled = StreamingDetInferencer(config, checkpoint, 'cpu',
                                       compile=True)
-    assert compiled.stream.precision is None  # built at the first frame
+    assert compiled.stream.detector is None  # built at the first frame
+    assert compiled.stream.precision == 'f32'  # but named before it
     for v, frames in enumerate(val_videos):
         expected = reference(frames)['predictions']
         got = compiled(frames)['predictions']
