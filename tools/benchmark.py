@@ -668,6 +668,16 @@ def _deploy_latency(args, case: dict, threads: int, runtimes: dict,
             for backend, (med, precision) in found.items()]
 
 
+def _deploy_macs(case: dict) -> dict:
+    """Multiply-adds of the TSM step (its shift corrections included) and
+    of its 2D twin, one frame, as mmengine counts them."""
+    tsm, plain = (complexity(make(), case['frame'])[0]
+                  for make in case['fast'])
+    return dict(group=f'deploy {case["title"]} multiply-adds',
+                name='TSM step', median_ms=None, ratio=tsm / plain,
+                vs='2D twin', gmac=tsm / 1e9, gmac_2d=plain / 1e9)
+
+
 def _deploy_throughput(args, case: dict, threads: int) -> List[dict]:
     """Frames/s of the detector step over 1, 4, 16 streams: ONNX Runtime
     (the streams of a step as one batch) and OpenVINO f32 (one infer
@@ -710,8 +720,9 @@ def _deploy_throughput(args, case: dict, threads: int) -> List[dict]:
 def deploy(args) -> List[dict]:
     """Per new frame on the CPU: each deploy backend (PyTorch eager, bf16,
     compiled; ONNX Runtime; OpenVINO) at each thread count, TSM vs its 2D
-    twin, on a ResNet backbone step and a toy detector step; then the
-    detector's multi-stream throughput, and the CPU it ran on."""
+    twin, on a ResNet backbone step and a toy detector step, with each
+    step's multiply-adds; then the detector's multi-stream throughput, and
+    the CPU it ran on."""
     import tempfile
     record = cpu_record()
     out = [dict(group='deploy machine', name='cpu', median_ms=None,
@@ -732,6 +743,7 @@ def deploy(args) -> List[dict]:
                 os.mkdir(case_dir)
                 torch.manual_seed(0)
                 case = make(args, case_dir)
+                out.append(_deploy_macs(case))
                 runtimes, nets = {}, {}
                 for threads in args.deploy_threads:
                     torch.set_num_threads(threads)

@@ -43,14 +43,16 @@ def by_group(results):
 def test_every_backend_has_a_row_per_thread_count(run):
     groups = by_group(run[0])
     assert list(groups) == [
-        'deploy machine', 'deploy R-18 64x64 backbone, 1 thr',
+        'deploy machine', 'deploy R-18 64x64 backbone multiply-adds',
+        'deploy R-18 64x64 backbone, 1 thr',
         'deploy R-18 64x64 backbone, 2 thr',
+        'deploy toy rtmdet 128x96 detector step multiply-adds',
         'deploy toy rtmdet 128x96 detector step, 1 thr',
         'deploy toy rtmdet 128x96 detector step, 2 thr',
         'deploy toy rtmdet 128x96 detector step throughput, 2 thr']
     backends = [b for b in benchmark.DEPLOY_BACKENDS if 'compile' not in b]
     bf16 = 'bf16' if cpu_supports_bf16() else 'fp32 (no native bf16)'
-    for title in list(groups)[1:5]:
+    for title in [t for t in groups if t.endswith(' thr')][:4]:
         rows = groups[title]
         assert list(rows) == backends
         eager = rows['PyTorch eager fp32']['median_ms']
@@ -64,6 +66,34 @@ def test_every_backend_has_a_row_per_thread_count(run):
         assert rows['PyTorch bf16 + channels-last']['precision'] == bf16
         assert rows['OpenVINO f32']['precision'] == 'f32'
         assert rows['ONNX Runtime']['precision'] == 'f32'
+
+
+def test_the_extra_multiply_adds_are_the_shift_corrections(run):
+    """TSM - 2D = one conv over each site's slot: out * fold * kh * kw,
+    counted here by hooks on mmdet's plain ResNet-18."""
+    from mmdet.models.backbones import ResNet
+    plain = ResNet(18)
+    plain.eval()
+    extra = []
+
+    def count(conv, args, out):
+        extra.append(out.numel() * (conv.in_channels // 8) *
+                     conv.kernel_size[0] * conv.kernel_size[1])
+
+    for name, module in plain.named_modules():
+        if name.startswith('layer') and name.endswith('conv1'):
+            module.register_forward_hook(count)
+    with torch.no_grad():
+        plain(torch.randn(1, 3, 64, 64))
+    assert len(extra) == 8  # every block's first conv
+    row = by_group(run[0])['deploy R-18 64x64 backbone multiply-adds'][
+        'TSM step']
+    assert (row['gmac'] - row['gmac_2d']) * 1e9 == pytest.approx(
+        sum(extra), rel=1e-9)
+    assert row['ratio'] == pytest.approx(row['gmac'] / row['gmac_2d'])
+    detector = by_group(run[0])[
+        'deploy toy rtmdet 128x96 detector step multiply-adds']['TSM step']
+    assert 1 < detector['ratio'] < 1.1
 
 
 def test_throughput_is_streams_over_the_step_median(run):
