@@ -8,7 +8,8 @@ it), each frame under a title band that box labels never cover. With
 the right, and the per-frame latencies of both are plotted.
 
 ``--backend onnxruntime|openvino`` runs the whole step exported by
-``tools/export_onnx.py`` instead (the checkpoint is then the ``.onnx``);
+``tools/export_onnx.py`` instead (the checkpoint is then the ``.onnx``, or
+for OpenVINO the int8 ``.xml`` of ``tools/quantize_openvino.py``);
 ``--compare-backends`` runs the same video through several backends, one
 panel and one latency line each, labelled with backend and precision.
 PyTorch's latency is its preprocessor and network, a runtime's its graph.
@@ -35,6 +36,7 @@ from mmengine.utils import ProgressBar
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import StreamingDetInferencer
 from tsm_mm.apis.backend_specs import BACKENDS, BackendSpec, parse_backend_spec
+from tsm_mm.apis.inferencers import check_graph_weights
 from tsm_mm.apis.video_io import Mp4Writer, VideoFrames
 from tsm_mm.deploy.runtimes import PRECISIONS
 from tsm_mm.utils import atomic_path
@@ -118,10 +120,7 @@ def check_weights(name: str, path: Optional[str], backend: str) -> None:
             raise ValueError(f'{name} {path} is an exported graph: run it '
                              'with --backend onnxruntime or openvino')
         return
-    if not (path or '').endswith('.onnx'):
-        raise ValueError(f'{backend} runs an exported graph: {name} must be '
-                         'the .onnx from tools/export_onnx.py, got '
-                         f'{path}')
+    check_graph_weights(backend, path, name)
     interface = osp.splitext(path)[0] + '.json'
     for missing in (path, interface):
         if not osp.isfile(missing):
@@ -139,6 +138,10 @@ def model_arms(args: argparse.Namespace) -> List[Arm]:
             spec, '--compare-backends',
             precision if spec.startswith('openvino') else 'f32')
             for spec in args.compare_backends]
+        if any(asked == 'int8' for _, asked in specs):
+            raise ValueError('--compare-backends openvino:int8: run the .xml '
+                             'of tools/quantize_openvino.py as the checkpoint '
+                             'with --backend openvino')
         if len(set(specs)) < len(specs):
             raise ValueError('--compare-backends names a backend twice: '
                              f'{" ".join(args.compare_backends)}')

@@ -14,15 +14,17 @@ Example:
     python tools/eval_backends.py CONFIG CKPT --onnx step.onnx \\
         --backends pytorch:bf16 pytorch:compile onnxruntime openvino \\
         openvino:default --out backends.json
+    python tools/quantize_openvino.py CONFIG step.onnx --out step_int8.xml
+    python tools/eval_backends.py CONFIG CKPT --onnx step.onnx \
+        --int8 step_int8.xml --backends openvino:default openvino:int8
 """
 import argparse
 import os.path as osp
 import statistics
 from typing import List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
-from mmdet.registry import DATASETS, METRICS
+from mmdet.registry import METRICS
 from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
 from mmengine.utils import ProgressBar
@@ -31,6 +33,7 @@ from terminaltables import AsciiTable
 import tsm_mm  # noqa: F401  (registers the models)
 from tsm_mm.apis import StreamingDetInferencer, set_data_root
 from tsm_mm.apis.backend_specs import BackendSpec, parse_backend_spec
+from tsm_mm.apis.dataset_videos import dataloader_videos, read_frames
 from tsm_mm.apis.model_init import config_scope
 from tsm_mm.utils.atomic_write import atomic_path
 from tsm_mm.utils.output_paths import parse_args_checking_outputs
@@ -52,7 +55,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                           'openvino:default'],
         help='BACKEND[:PRECISION] to score besides pytorch (eager fp32, '
         'always run first as the reference); PRECISION: f32, bf16, default '
-        "(the CPU's choice), compile (pytorch: torch.compile)")
+        "(the CPU's choice), compile (pytorch: torch.compile), int8 "
+        '(openvino: the --int8 model)')
+    parser.add_argument('--int8', help='its int8 step from '
+                        'tools/quantize_openvino.py (.xml), for '
+                        'openvino:int8')
     parser.add_argument('--data-root', help='the dataset root (replaces '
                         "the config's data_root)")
     parser.add_argument('--threads', type=int, help='inference threads')
@@ -66,7 +73,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parse_args_checking_outputs(
         parser, argv, lambda a: {'--out': a.out},
         lambda a: dict(config=a.config, checkpoint=a.checkpoint,
-                       onnx=a.onnx))
+                       onnx=a.onnx, int8=a.int8))
     try:
         specs = [parse_backend_spec(spec, '--backends')
                  for spec in args.backends]
@@ -74,37 +81,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(str(err))
     args.arms = [REFERENCE] + [spec for spec in dict.fromkeys(specs)
                                if spec != REFERENCE]
-    if any(backend != 'pytorch' for backend, _ in args.arms) \
-            and not args.onnx:
+    if any(backend != 'pytorch' and precision != 'int8'
+           for backend, precision in args.arms) and not args.onnx:
         parser.error('--backends onnxruntime/openvino run the exported '
                      'step: give it with --onnx')
+    int8 = any(precision == 'int8' for _, precision in args.arms)
+    if int8 != bool(args.int8):
+        parser.error('--backends openvino:int8 runs the model of --int8: '
+                     'give both or neither')
     return args
-
-
-def test_videos(cfg: Config) -> List[List[dict]]:
-    """The frames of each test video (``img_path``, ids, raw GT
-    ``instances``), in frame order, from the config's test dataset."""
-    with config_scope(cfg, 'mmdet'):
-        dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    dataset.full_init()
-    videos = []
-    for index in range(dataset.num_videos):
-        frames = sorted(dataset.get_data_info(index)['images'],
-                        key=lambda frame: frame['frame_id'])
-        videos.append(frames)
-    return videos
-
-
-def read_frames(frames: List[dict]) -> List[np.ndarray]:
-    """The BGR frames of one video, or an error naming the file."""
-    images = []
-    for frame in frames:
-        image = cv2.imread(frame['img_path'])
-        if image is None:
-            raise FileNotFoundError(f"cannot read the frame "
-                                    f"{frame['img_path']}")
-        images.append(image)
-    return images
 
 
 def frame_sample(frame: dict, prediction: dict, length: int) -> dict:
@@ -144,7 +129,8 @@ def run_arm(args: argparse.Namespace, cfg: Config, spec: BackendSpec,
             videos: List[List[dict]],
             reference: Optional[List[list]]) -> Tuple[dict, List[list]]:
     """Stream every video through one backend and score it."""
-    weights = args.checkpoint if spec.backend == 'pytorch' else args.onnx
+    weights = (args.checkpoint if spec.backend == 'pytorch' else
+               args.int8 if spec.precision == 'int8' else args.onnx)
     inferencer = StreamingDetInferencer(cfg, weights, 'cpu',
                                         threads=args.threads,
                                         **spec.inferencer_args())
@@ -199,7 +185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    videos = test_videos(cfg)
+    videos = dataloader_videos(cfg, 'test_dataloader')
     rows: List[dict] = []
     reference = None
     for spec in args.arms:
@@ -212,6 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
             dump(dict(config=osp.abspath(args.config),
                       checkpoint=osp.abspath(args.checkpoint),
                       onnx=args.onnx and osp.abspath(args.onnx),
+                      int8=args.int8 and osp.abspath(args.int8),
                       rows=rows), tmp, file_format='json', indent=2)
     return rows
 

@@ -6,8 +6,9 @@ from typing import NamedTuple
 from .inferencers import StreamingDetInferencer
 
 BACKENDS = StreamingDetInferencer.backends
-# 'compile' is pytorch's torch.compile at fp32
-SPEC_PRECISIONS = ('f32', 'bf16', 'default', 'compile')
+# 'compile' is pytorch's torch.compile at fp32; 'int8' openvino's run of the
+# model of tools/quantize_openvino.py (the CPU's default precision between)
+SPEC_PRECISIONS = ('f32', 'bf16', 'default', 'compile', 'int8')
 
 
 class BackendSpec(NamedTuple):
@@ -17,9 +18,9 @@ class BackendSpec(NamedTuple):
 
     def inferencer_args(self) -> dict:
         """The ``StreamingDetInferencer`` arguments that run it."""
-        return dict(backend=self.backend,
-                    precision=('f32' if self.precision == 'compile' else
-                               self.precision),
+        asked = dict(compile='f32', int8='default').get(self.precision,
+                                                        self.precision)
+        return dict(backend=self.backend, precision=asked,
                     compile=self.precision == 'compile')
 
     def label(self, ran: str) -> str:
@@ -34,7 +35,8 @@ def parse_backend_spec(spec: str, arg: str,
 
     Args:
         spec (str): E.g. ``'openvino:bf16'``; ``compile`` is a precision of
-            ``pytorch`` only, ONNX Runtime runs f32.
+            ``pytorch`` only, ``int8`` of ``openvino`` only, ONNX Runtime
+            runs f32.
         arg (str): The argument that gave it, for messages.
         precision (str): The precision of a spec that names none.
 
@@ -49,6 +51,9 @@ def parse_backend_spec(spec: str, arg: str,
                          f'{SPEC_PRECISIONS}')
     if asked == 'compile' and backend != 'pytorch':
         raise ValueError(f'{arg} {spec}: only pytorch compiles')
+    if asked == 'int8' and backend != 'openvino':
+        raise ValueError(f'{arg} {spec}: only openvino runs the int8 model '
+                         'of tools/quantize_openvino.py')
     if backend == 'onnxruntime' and asked != 'f32':
         raise ValueError(f'{arg} {spec}: ONNX Runtime runs f32')
     return BackendSpec(backend, asked)

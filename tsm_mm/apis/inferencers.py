@@ -182,6 +182,25 @@ class _VideoInferencer(BaseInferencer):
                     latencies=[r.latency for r in results])
 
 
+def check_graph_weights(backend: str, weights: Optional[str],
+                        name: str) -> None:
+    """Refuse weights a runtime cannot run, naming the argument.
+
+    Args:
+        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        weights (str, optional): The exported ``.onnx`` (or, for OpenVINO,
+            the int8 ``.xml`` of ``tools/quantize_openvino.py``).
+        name (str): The argument that gave ``weights``.
+    """
+    graphs = ('.onnx', '.xml') if backend == 'openvino' else ('.onnx', )
+    if not (weights or '').endswith(graphs):
+        raise ValueError(f'{backend} runs an exported graph: {name} must be '
+                         'the .onnx from tools/export_onnx.py'
+                         + (' or the .xml from tools/quantize_openvino.py'
+                            if backend == 'openvino' else '')
+                         + f', got {weights!r}')
+
+
 class StreamingDetInferencer(_VideoInferencer):
     """Streaming video detection, shaped like MMDetection's
     ``DetInferencer``.
@@ -195,7 +214,8 @@ class StreamingDetInferencer(_VideoInferencer):
 
     With ``backend='onnxruntime'`` or ``'openvino'``, ``weights`` is the
     whole step exported by ``tools/export_onnx.py`` (``.onnx``, its
-    interface beside it) and PyTorch runs nothing: the frames are
+    interface beside it; OpenVINO also runs the int8 ``.xml`` of
+    ``tools/quantize_openvino.py``) and PyTorch runs nothing: the frames are
     preprocessed with cv2/numpy and the caches live in the runtime
     (OpenVINO: the model's own state). ``backend='pytorch'`` with
     ``precision='bf16'``/``'default'`` or ``compile=True`` runs the
@@ -236,10 +256,8 @@ class StreamingDetInferencer(_VideoInferencer):
         if compile and backend != 'pytorch':
             raise ValueError(f'compile=True is torch.compile: only backend='
                              f"'pytorch' takes it, got {backend!r}")
-        if backend != 'pytorch' and not (weights or '').endswith('.onnx'):
-            raise ValueError(f'backend={backend!r} runs an exported graph: '
-                             'weights must be the .onnx from '
-                             f'tools/export_onnx.py, got {weights!r}')
+        if backend != 'pytorch':
+            check_graph_weights(backend, weights, 'weights')
         self.backend, self.precision, self.threads = (backend, precision,
                                                       threads)
         self.compile = bool(compile)

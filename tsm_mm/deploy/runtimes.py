@@ -327,6 +327,28 @@ class OrtStream(StreamRuntime):
         self._rows.pop(stream_id)
 
 
+def _shield_new_caches(model, names: Sequence[str]) -> None:
+    """Put ``max(x, x)`` (an identity) before each new-cache output of an
+    int8 model, so OpenVINO's low-precision passes keep the cache's
+    dequantizing multiply off the state it becomes: they otherwise move it
+    onto the ``Assign`` and fail to compile (OpenVINO 2026.4, stateful
+    int8 ResNet steps).
+
+    Args:
+        model (openvino.Model): The read model, changed in place.
+        names (Sequence[str]): The new-cache output names.
+    """
+    from openvino import opset13
+    for name in names:
+        result = model.output(name).get_node()
+        source = result.input_value(0)
+        identity = opset13.maximum(source, source)
+        tensor_names = source.get_names()
+        source.get_tensor().set_names(set())
+        identity.output(0).get_tensor().set_names(tensor_names)
+        result.input(0).replace_source_output(identity.output(0))
+
+
 class OpenVINOStream(StreamRuntime):
     """An exported step on OpenVINO (CPU), the caches as the model's state.
 
@@ -337,12 +359,15 @@ class OpenVINOStream(StreamRuntime):
     forgets its streams (their state is unknown): they restart at frame 0.
 
     Args:
-        onnx_path (str): The exported step.
+        onnx_path (str): The exported step, or the OpenVINO IR
+            (``.xml``) of its int8 quantization
+            (``tools/quantize_openvino.py``).
         interface (dict | str): Its interface, or its JSON file.
         precision (str): ``'f32'``, ``'bf16'`` (f32 where the CPU has no
             bf16 support, with a warning), or ``'default'`` (the plugin's
             choice, by the CPU: bf16 where it supports it, else f32).
-            :attr:`precision` says what the compiled model uses.
+            :attr:`precision` says what the compiled model uses
+            (``'int8+bf16'``: a quantized model, bf16 between).
         threads (int, optional): Inference threads; None: OpenVINO's
             choice.
     """
@@ -370,6 +395,11 @@ class OpenVINOStream(StreamRuntime):
             i.get_any_name(): ov.PartialShape(
                 [1, *list(i.get_partial_shape())[1:]])
             for i in model.inputs})
+        # an NNCF-quantized model runs int8 where it holds FakeQuantize
+        quantized = any(op.get_type_name() == 'FakeQuantize'
+                        for op in model.get_ops())
+        if quantized:
+            _shield_new_caches(model, [c['output'] for c in self.caches])
         apply_make_stateful_transformation(
             model, {c['input']: c['output'] for c in self.caches})
         config = {}
@@ -384,11 +414,12 @@ class OpenVINOStream(StreamRuntime):
                 for name in [self.frame_name, *self.side_names]):
             raise RuntimeError(f'the caches did not become state: the '
                                f'compiled model takes {left}')
-        self.precision: str = self.compiled.get_property(
+        floating = self.compiled.get_property(
             'INFERENCE_PRECISION_HINT').get_type_name()
-        if precision != 'default' and self.precision != precision:
+        if precision != 'default' and floating != precision:
             print_log(f'OpenVINOStream: asked for {precision}, the CPU runs '
-                      f'{self.precision}', 'current', level=logging.WARNING)
+                      f'{floating}', 'current', level=logging.WARNING)
+        self.precision: str = f'int8+{floating}' if quantized else floating
         self._ports = [self.compiled.output(name)
                        for name in self.output_names]
         self._requests: Dict[Hashable, object] = {}
