@@ -19,6 +19,7 @@ import os.path as osp
 import platform
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from terminaltables import AsciiTable
 from torch import nn
@@ -481,7 +482,9 @@ DEPLOY_ISAS = ('avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile')
 DEPLOY_DET_SIZE = (96, 128)
 DEPLOY_BACKENDS = ('PyTorch eager fp32', 'PyTorch bf16 + channels-last',
                    'PyTorch compile (inductor)', 'ONNX Runtime',
-                   'OpenVINO f32', 'OpenVINO default')
+                   'OpenVINO f32', 'OpenVINO default', 'OpenVINO int8')
+# random frames that calibrate the int8 arm's quantization (its speed only)
+DEPLOY_INT8_FRAMES = 8
 
 
 def cpu_record() -> dict:
@@ -612,6 +615,9 @@ def _runtime_pair(case: dict, backend: str, threads: int,
         if backend == 'ONNX Runtime':
             cache[key] = [OrtStream(path, iface, threads)
                           for path, iface in case['onnx']]
+        elif backend == 'OpenVINO int8':
+            cache[key] = [OpenVINOStream(path, iface, 'default', threads)
+                          for path, iface in _int8_graphs(case)]
         else:
             precision = backend.split()[-1]
             cache[key] = [OpenVINOStream(path, iface, precision, threads)
@@ -622,6 +628,24 @@ def _runtime_pair(case: dict, backend: str, threads: int,
              for r in runtimes]
     precision = runtimes[0].precision
     return calls[0], calls[1], precision
+
+
+def _int8_graphs(case: dict) -> List[Tuple[str, dict]]:
+    """The case's TSM and 2D graphs quantized to int8 by NNCF (once per
+    case), calibrated on random frames streamed from zero caches."""
+    from tsm_mm.deploy.quantize import quantize_step_openvino, streamed_inputs
+    if 'int8' not in case:
+        rng = np.random.default_rng(0)
+        video = [dict(frame=rng.standard_normal(
+            case['frame'].shape, np.float32), **case['side'])
+            for _ in range(DEPLOY_INT8_FRAMES)]
+        case['int8'] = []
+        for path, iface in case['onnx']:
+            xml = osp.splitext(path)[0] + '_int8.xml'
+            feeds = streamed_inputs(path, iface, [video], DEPLOY_INT8_FRAMES)
+            case['int8'].append(
+                (xml, quantize_step_openvino(path, iface, feeds, xml)))
+    return case['int8']
 
 
 def _torch_pair(case: dict, compile: bool,

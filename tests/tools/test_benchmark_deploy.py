@@ -66,6 +66,8 @@ def test_every_backend_has_a_row_per_thread_count(run):
         assert rows['PyTorch bf16 + channels-last']['precision'] == bf16
         assert rows['OpenVINO f32']['precision'] == 'f32'
         assert rows['ONNX Runtime']['precision'] == 'f32'
+        assert rows['OpenVINO int8']['precision'] in ('int8+f32',
+                                                      'int8+bf16')
 
 
 def test_the_extra_multiply_adds_are_the_shift_corrections(run):
