@@ -31,7 +31,7 @@ from mmengine.utils import ProgressBar
 from terminaltables import AsciiTable
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.apis import StreamingDetInferencer, set_data_root
+from tsm_mm.apis import StreamingDetInferencer, load_config
 from tsm_mm.apis.backend_specs import BackendSpec, parse_backend_spec
 from tsm_mm.apis.dataset_videos import dataloader_videos, read_frames
 from tsm_mm.apis.model_init import config_scope
@@ -180,11 +180,7 @@ def table(rows: List[dict]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     videos = dataloader_videos(cfg, 'test_dataloader')
     rows: List[dict] = []
     reference = None

@@ -16,10 +16,10 @@ import argparse
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-from tsm_mm.apis import set_data_root
+from tsm_mm.apis import load_config
 from tsm_mm.apis.dataset_videos import dataloader_videos, read_frames
 from tsm_mm.deploy.quantize import calibration_inputs, quantize_step_openvino
 from tsm_mm.utils.output_paths import parse_args_checking_outputs
@@ -69,11 +69,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     videos = dataloader_videos(cfg, args.calib_dataloader)
     feeds = calibration_inputs(args.onnx, args.interface,
                                (read_frames(v) for v in videos), args.frames)

@@ -4,17 +4,11 @@ import contextlib
 import io
 import json
 import os.path as osp
-import sys
 
 import pytest
-import torch
-from random_weights import detecting_weights
-from tool_loader import REPO, load_tool
-
-from tsm_mm.apis import init_model
+from tool_loader import REPO, export_detecting_step, load_tool
 
 eval_backends = load_tool('eval_backends')
-export_onnx = load_tool('export_onnx')
 CONFIG = osp.join(REPO, 'configs', 'toy', 'vid_rtmdet_tsm_toy.py')
 
 
@@ -23,16 +17,7 @@ def scored(tmp_path_factory, toy_vid_root, toy_vid_ann_dir):
     """The tool's rows and JSON on the tiny toy (2 val videos, 16 frames):
     a checkpoint with random detecting weights and its exported step."""
     tmp = tmp_path_factory.mktemp('eval_backends')
-    checkpoint = str(tmp / 'tsm.pth')
-    torch.save(dict(state_dict=detecting_weights(
-        init_model(CONFIG)).state_dict()), checkpoint)
-    onnx_path = str(tmp / 'step.onnx')
-    saved, sys.argv = sys.argv, ['export_onnx.py', CONFIG, checkpoint,
-                                 '--out', onnx_path, '--shape', '96', '128']
-    try:
-        export_onnx.main()
-    finally:
-        sys.argv = saved
+    checkpoint, onnx_path = export_detecting_step(CONFIG, str(tmp))
     out = tmp / 'backends.json'
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):

@@ -5,25 +5,20 @@ import io
 import json
 import os
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 import openvino as ov
 import pytest
-import torch
-from random_weights import detecting_weights
-from tool_loader import REPO, load_tool
+from tool_loader import REPO, export_detecting_step, load_tool
 
-from tsm_mm.apis import init_model
 from tsm_mm.apis.backend_specs import parse_backend_spec
 from tsm_mm.deploy.quantize import calibration_inputs, quantize_step_openvino
 from tsm_mm.deploy.runtimes import OpenVINOStream
 
 quantize = load_tool('quantize_openvino')
 eval_backends = load_tool('eval_backends')
-export_onnx = load_tool('export_onnx')
 demo_video = load_tool('demo_video')
 CONFIG = osp.join(REPO, 'configs', 'toy', 'vid_rtmdet_tsm_toy.py')
 FRAMES = 20  # the tiny toy's train videos hold more
@@ -34,15 +29,7 @@ def quantized(tmp_path_factory, toy_vid_root, toy_vid_ann_dir):
     """A checkpoint with detecting random weights, its fp32 step and the
     tool's int8 step, calibrated on FRAMES train frames."""
     tmp = tmp_path_factory.mktemp('quantize')
-    checkpoint, onnx_path = str(tmp / 'tsm.pth'), str(tmp / 'step.onnx')
-    torch.save(dict(state_dict=detecting_weights(
-        init_model(CONFIG)).state_dict()), checkpoint)
-    saved, sys.argv = sys.argv, ['export_onnx.py', CONFIG, checkpoint,
-                                 '--out', onnx_path, '--shape', '96', '128']
-    try:
-        export_onnx.main()
-    finally:
-        sys.argv = saved
+    checkpoint, onnx_path = export_detecting_step(CONFIG, str(tmp))
     xml = str(tmp / 'step_int8.xml')
     interface = quantize.main([
         CONFIG, onnx_path, '--out', xml, '--frames', str(FRAMES),
@@ -224,15 +211,7 @@ def quantized_faster_rcnn(tmp_path_factory):
     random frames."""
     config = osp.join(REPO, 'configs', 'toy', 'vid_faster_rcnn_tsm_toy.py')
     tmp = tmp_path_factory.mktemp('quantize_frcnn')
-    checkpoint, onnx_path = str(tmp / 'tsm.pth'), str(tmp / 'step.onnx')
-    torch.save(dict(state_dict=detecting_weights(
-        init_model(config)).state_dict()), checkpoint)
-    saved, sys.argv = sys.argv, ['export_onnx.py', config, checkpoint,
-                                 '--out', onnx_path, '--shape', '96', '128']
-    try:
-        export_onnx.main()
-    finally:
-        sys.argv = saved
+    _, onnx_path = export_detecting_step(config, str(tmp))
     rng = np.random.default_rng(0)
     videos = [[rng.integers(0, 256, (96, 128, 3), np.uint8)
                for _ in range(3)] for _ in range(2)]

@@ -1,6 +1,7 @@
 from .class_names import recognition_class_names
 from .comparison import (
     comparison_table,
+    load_config,
     run_arm,
     set_data_root,
 )
@@ -17,7 +18,7 @@ from .video_io import Mp4Writer, TruncatedVideoError, VideoFrames
 from .video_stream import video_stream
 
 __all__ = [
-    'run_arm', 'set_data_root', 'comparison_table',
+    'run_arm', 'load_config', 'set_data_root', 'comparison_table',
     'init_model', 'StreamingDetector', 'OnlineRecognizer',
     'frame_logits', 'VideoFrames', 'Mp4Writer',
     'TruncatedVideoError', 'StreamingDetInferencer',

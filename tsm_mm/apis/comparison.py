@@ -56,6 +56,27 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         visit(cfg.get(key))
 
 
+def load_config(path: str, cfg_options: Optional[dict] = None,
+                data_root: Optional[str] = None) -> Config:
+    """A config file with a tool's ``--cfg-options`` merged in and its
+    dataloaders pointed at ``--data-root``.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): Settings to merge.
+        data_root (str, optional): The dataset root to use instead.
+
+    Returns:
+        Config: The config.
+    """
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root:
+        set_data_root(cfg, data_root)
+    return cfg
+
+
 def iteration_schedule(iters: int, warmup: int,
                        lr: Optional[float]) -> dict:
     """Linear warm-up, then a step down by 10 at 75% of the iterations
