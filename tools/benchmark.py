@@ -332,16 +332,13 @@ def dataset(args) -> List[dict]:
     ``benchmark.py --task dataset`` asserts on clip pipelines)."""
     import time
 
-    from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
-    from tsm_mm.apis import set_data_root
+    from tsm_mm.apis import load_config
     if not args.config:
         raise SystemExit('benchmark.py: --groups dataset needs --config')
-    cfg = Config.fromfile(args.config)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = load_config(args.config, data_root=args.data_root)
     loader_cfg = cfg.get(f'{args.phase}_dataloader')
     if not loader_cfg:
         raise SystemExit(f'benchmark.py: {args.config} has no '

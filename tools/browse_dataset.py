@@ -36,6 +36,7 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
 import tsm_mm  # noqa: F401  (registers the datasets and transforms)
+from tsm_mm import apis
 from tsm_mm.utils import write_atomically
 from tsm_mm.utils.arg_types import positive_int
 from tsm_mm.utils.output_paths import check_outputs
@@ -84,9 +85,7 @@ def load_config(path: str, cfg_options: Optional[dict],
                 phase: str) -> Config:
     """The config with the options merged; refused (naming the file) if
     it is no detection config or has no dataloader for ``phase``."""
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = apis.load_config(path, cfg_options)
     scope = cfg.get('default_scope', 'mmdet')
     if scope != 'mmdet':
         raise ValueError(f'config {path} is an {scope} config, not a '

@@ -23,10 +23,10 @@ import math
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import tsm_mm  # noqa: F401  (registers the models)
-from tsm_mm.apis import init_model
+from tsm_mm.apis import init_model, load_config
 from tsm_mm.apis.frame_pipelines import config_test_resize
 from tsm_mm.deploy import (
     dump_interface,
@@ -112,9 +112,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     recognizer = cfg.get('default_scope') == 'mmaction' or \
         'cls_head' in cfg.model
     try:

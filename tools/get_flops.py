@@ -44,6 +44,7 @@ from terminaltables import AsciiTable
 from torch import nn
 
 import tsm_mm  # noqa: F401  (registers the models)
+from tsm_mm import apis
 from tsm_mm.models.detectors.video_detector_mixin import VideoDetectorMixin
 from tsm_mm.utils import atomic_path
 from tsm_mm.utils.arg_types import positive_int
@@ -114,9 +115,7 @@ def load_config(path: str, cfg_options: Optional[dict]) -> Config:
     without a model is refused, naming the file."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config {path} not found')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = apis.load_config(path, cfg_options)
     scope = cfg.get('default_scope', 'mmdet')
     if 'model' not in cfg:
         raise ValueError(f'config {path} has no model')
